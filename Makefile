@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine (Python 3.11, pip, make):
+#   make run   -> set up, then train on the built-in default dataset (two moons)
+#   make test  -> set up with the test extras, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test setup setup-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install -e ".[plot,datasets,progress]"
+
+setup-dev: $(BIN)/python
+	$(BIN)/pip install -e ".[dev]"
+
+run: setup
+	$(BIN)/neuralnet train
+
+test: setup-dev
+	$(BIN)/python -m pytest
+
+lint: setup-dev
+	$(BIN)/ruff check src tests benchmarks
+
+bench: setup-dev
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

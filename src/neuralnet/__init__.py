@@ -1,0 +1,51 @@
+"""neuralnet: dense neural networks from scratch in NumPy, with the bias absorbed into the weights."""
+
+from neuralnet import activations, initializers, losses, metrics, optimizers
+from neuralnet.activations import leaky_relu, linear, relu, sigmoid, softmax, tanh
+from neuralnet.callbacks import Callback, History
+from neuralnet.layers import (
+    Dense,
+    Dropout,
+    FullyConnectedLayer,
+    LayerChain,
+    LayersChain,
+    add_bias,
+    set_bias_as_weight,
+)
+from neuralnet.losses import binary_crossentropy, categorical_crossentropy, mse
+from neuralnet.model import NeuralNet
+from neuralnet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NeuralNet",
+    "FullyConnectedLayer",
+    "Dense",
+    "Dropout",
+    "LayerChain",
+    "LayersChain",
+    "add_bias",
+    "set_bias_as_weight",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "softmax",
+    "linear",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "mse",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Callback",
+    "History",
+    "activations",
+    "initializers",
+    "losses",
+    "metrics",
+    "optimizers",
+]

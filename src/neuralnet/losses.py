@@ -1,0 +1,334 @@
+"""Loss functions: the value and its gradient, with PyTorch's default ``reduction="mean"``.
+
+Every loss here is a weighted mean of per-sample losses ``l_i``:
+
+    L = sum_i w_i l_i / sum_i w_i            (w_i = 1 without sample weights)
+
+    binary_crossentropy      l_i = -mean_j [y_ij log a_ij + (1 - y_ij) log(1 - a_ij)]
+    categorical_crossentropy l_i = -sum_j  y_ij log a_ij          (y one-hot, or integer labels)
+    mse                      l_i =  mean_j (a_ij - y_ij)^2
+    mae                      l_i =  mean_j |a_ij - y_ij|
+    huber                    l_i =  mean_j h(a_ij - y_ij), h(d) = d^2 / 2 if |d| < delta
+                                                              else delta (|d| - delta / 2)
+
+so ``binary_crossentropy`` and ``mse`` average over every element, like
+``torch.nn.functional.binary_cross_entropy`` and ``mse_loss``, and ``categorical_crossentropy``
+averages over samples, like ``cross_entropy``.
+
+The fused output delta. Back-propagation starts from ``dL/dz`` of the output layer. For the
+three canonical pairs the activation's derivative cancels the loss's denominator and
+
+    dL/dz_ij = (w_i / sum w) * c * (a_ij - y_ij)
+
+with ``c = 1/k`` for sigmoid + binary cross-entropy (``k`` outputs), ``c = 1`` for softmax +
+categorical cross-entropy, and ``c = 2/k`` for linear + mse. This is why ``delta = a - y`` is
+right in all three cases (scikit-learn's ``_base.py`` says the same); it is also stabler than
+dividing by ``a (1 - a)`` and multiplying it back. Any other pair goes through ``dL/da``
+and the activation's own ``backward``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuralnet import activations as _act
+
+__all__ = [
+    "Loss",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "mse",
+    "mae",
+    "huber",
+    "get",
+    "LOSSES",
+]
+
+# PyTorch clamps log(p) at -100 in binary_cross_entropy; we do the same so values agree.
+_LOG_FLOOR = -100.0
+
+
+def _weights_over_total(weights: np.ndarray | None, n: int, dtype) -> np.ndarray | float:
+    """Return ``w_i / sum w`` as a column, or ``1 / n`` when there are no weights."""
+    if weights is None:
+        return 1.0 / n
+    return (weights / weights.sum()).astype(dtype, copy=False)[:, None]
+
+
+def _weighted_mean(per_sample: np.ndarray, weights: np.ndarray | None) -> float:
+    if weights is None:
+        return float(per_sample.mean())
+    return float(np.dot(per_sample, weights) / weights.sum())
+
+
+class Loss:
+    """Base class: ``value`` and ``gradient`` of the mean loss over a batch."""
+
+    name: str = ""
+    # The output activation whose derivative cancels against this loss (the fused delta).
+    canonical_activation: str | None = None
+    # The factor c of the fused delta, as a function of the number of outputs k.
+    _fused_scale = staticmethod(lambda k: 1.0)
+
+    def per_sample(self, y: np.ndarray, a: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """Return the loss ``l_i`` of each sample, shape ``(n_samples,)``."""
+        raise NotImplementedError  # abstract
+
+    def gradient(self, y: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Return ``d l_i / d a``, the gradient of each sample's loss, shape of ``a``."""
+        raise NotImplementedError  # abstract
+
+    def value(
+        self,
+        y: np.ndarray,
+        a: np.ndarray,
+        z: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+    ) -> float:
+        """Return the (weighted) mean loss; ``z`` are the logits when the caller has them."""
+        return _weighted_mean(self.per_sample(y, a, z), sample_weight)
+
+    def output_delta(
+        self,
+        y: np.ndarray,
+        a: np.ndarray,
+        activation: _act.Activation,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Return ``dL/dz`` of the output layer, fused with ``activation`` where they cancel."""
+        n, k = a.shape
+        scale = _weights_over_total(sample_weight, n, a.dtype)
+        if activation.name == self.canonical_activation:
+            delta = np.subtract(a, y, out=out)
+            delta *= scale * self._fused_scale(k)
+            return delta
+        grad = self.gradient(y, a)
+        grad *= scale
+        return activation.backward(a, grad)
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        y_pred = np.asarray(y_pred, dtype=np.result_type(np.asarray(y_pred).dtype, np.float32))
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, None]
+        return self.value(self.prepare_targets(y_true, y_pred.shape), y_pred)
+
+    def prepare_targets(self, y: np.ndarray, output_shape: tuple[int, int]) -> np.ndarray:
+        """Return ``y`` with the output's shape ``(n_samples, n_outputs)``; never reshape silently."""
+        y = np.asarray(y)
+        n, k = output_shape
+        if y.ndim == 1 and k == 1:
+            y = y[:, None]
+        if y.shape != (n, k):
+            raise ValueError(
+                f"y has shape {y.shape}, but the network's output has shape {(n, k)}; "
+                f"expected y of shape {(n, k)}" + (f" or {(n,)}." if k == 1 else ".")
+            )
+        return y
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy averaged over every element (``torch.nn.functional.binary_cross_entropy``)."""
+
+    name = "binary_crossentropy"
+    canonical_activation = "sigmoid"
+    _fused_scale = staticmethod(lambda k: 1.0 / k)
+
+    def per_sample(self, y, a, z=None):
+        if z is not None:
+            # log(sigmoid(z)) = -softplus(-z), log(1 - sigmoid(z)) = -softplus(z): no log(0).
+            elementwise = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        else:
+            with np.errstate(divide="ignore"):
+                log_a = np.maximum(np.log(a), _LOG_FLOOR)
+                log_1ma = np.maximum(np.log1p(-a), _LOG_FLOOR)
+            elementwise = -(y * log_a + (1 - y) * log_1ma)
+        return elementwise.mean(axis=1)
+
+    def gradient(self, y, a):
+        eps = np.finfo(a.dtype).eps
+        return (a - y) / np.maximum(a * (1 - a), eps) / a.shape[1]
+
+    def prepare_targets(self, y, output_shape):
+        y = super().prepare_targets(y, output_shape)
+        if y.size and not ((y == 0) | (y == 1)).all():
+            bad = y[(y != 0) & (y != 1)]
+            raise ValueError(
+                "y must hold labels in {0, 1} for binary_crossentropy; "
+                f"received {bad.size} other value(s), such as {bad.flat[0]!r}."
+            )
+        return y
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy against one-hot targets or integer labels (``torch.nn.functional.cross_entropy``)."""
+
+    name = "categorical_crossentropy"
+    canonical_activation = "softmax"
+
+    def per_sample(self, y, a, z=None):
+        if z is not None:
+            # -log softmax(z)_j = logsumexp(z) - z_j, with the row maximum shifted out.
+            m = z.max(axis=1, keepdims=True)
+            lse = (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
+            return lse * y.sum(axis=1) - (y * z).sum(axis=1)
+        with np.errstate(divide="ignore"):
+            log_a = np.maximum(np.log(a), _LOG_FLOOR)
+        return -(y * log_a).sum(axis=1)
+
+    def gradient(self, y, a):
+        return -y / np.maximum(a, np.finfo(a.dtype).tiny)
+
+    def prepare_targets(self, y, output_shape):
+        y = np.asarray(y)
+        n, k = output_shape
+        if y.ndim == 1 and k > 1:
+            return one_hot(y, k, name="y")
+        y = super().prepare_targets(y, output_shape)
+        if y.size and ((y < 0).any() or (y > 1).any()):
+            raise ValueError(
+                "y holds values outside [0, 1]; categorical_crossentropy expects one-hot rows "
+                f"or integer labels of shape ({n},). Received values from {y.min()} to {y.max()}."
+            )
+        return y
+
+
+def one_hot(labels: np.ndarray, n_classes: int, name: str = "y") -> np.ndarray:
+    """Return the one-hot matrix ``(n_samples, n_classes)`` of integer ``labels``."""
+    labels = np.asarray(labels)
+    if labels.size and not np.array_equal(labels, np.round(labels)):
+        raise ValueError(
+            f"{name} must hold integer class labels in [0, {n_classes - 1}]; "
+            f"received non-integer values such as {labels[labels != np.round(labels)][0]!r}."
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"{name} holds labels outside [0, {n_classes - 1}] for a network with {n_classes} "
+            f"outputs. Received labels from {labels.min():g} to {labels.max():g}."
+        )
+    out = np.zeros((labels.shape[0], n_classes))
+    out[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1.0
+    return out
+
+
+class MeanSquaredError(Loss):
+    """Squared error averaged over every element (``torch.nn.functional.mse_loss``)."""
+
+    name = "mse"
+    canonical_activation = "linear"
+    _fused_scale = staticmethod(lambda k: 2.0 / k)
+
+    def per_sample(self, y, a, z=None):
+        d = a - y
+        return (d * d).mean(axis=1)
+
+    def gradient(self, y, a):
+        return 2.0 * (a - y) / a.shape[1]
+
+
+class MeanAbsoluteError(Loss):
+    """Absolute error averaged over every element (``torch.nn.functional.l1_loss``)."""
+
+    name = "mae"
+
+    def per_sample(self, y, a, z=None):
+        return np.abs(a - y).mean(axis=1)
+
+    def gradient(self, y, a):
+        return np.sign(a - y) / a.shape[1]
+
+
+class Huber(Loss):
+    """Huber loss, quadratic within ``delta`` and linear outside (``torch.nn.functional.huber_loss``)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        if not (isinstance(delta, (int, float)) and delta > 0):
+            raise ValueError(
+                f"Received an invalid value for `delta`, expected a positive number. "
+                f"Received: delta={delta!r}"
+            )
+        self.delta = float(delta)
+
+    def per_sample(self, y, a, z=None):
+        d = np.abs(a - y)
+        return np.where(d < self.delta, 0.5 * d * d, self.delta * (d - 0.5 * self.delta)).mean(
+            axis=1
+        )
+
+    def gradient(self, y, a):
+        return np.clip(a - y, -self.delta, self.delta) / a.shape[1]
+
+    def get_config(self):
+        return {"name": self.name, "delta": self.delta}
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, Huber)
+}
+_ALIASES = {
+    "bce": "binary_crossentropy",
+    "binary_cross_entropy": "binary_crossentropy",
+    "cross_entropy": "categorical_crossentropy",
+    "categorical_cross_entropy": "categorical_crossentropy",
+    "sparse_categorical_crossentropy": "categorical_crossentropy",
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "l1": "mae",
+}
+
+
+def get(identifier: str | Loss | dict) -> Loss:
+    """Return the loss named by ``identifier`` (a name, a config dict, or an instance)."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        config = dict(identifier)
+        return type(get(config.pop("name")))(**config)
+    if not isinstance(identifier, str):
+        raise TypeError(
+            f"Received an invalid type for `loss`, expected a name (str) or a Loss. "
+            f"Received: loss={identifier!r} of type {type(identifier).__name__}"
+        )
+    key = _ALIASES.get(identifier.lower(), identifier.lower())
+    if key not in LOSSES:
+        raise ValueError(f"Unknown loss {identifier!r}; expected one of: {', '.join(sorted(LOSSES))}.")
+    return LOSSES[key]()
+
+
+def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean binary cross-entropy of probabilities ``y_pred`` against labels ``y_true``."""
+    return BinaryCrossentropy()(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean cross-entropy of probability rows ``y_pred`` against one-hot or integer ``y_true``."""
+    return CategoricalCrossentropy()(y_true, y_pred)
+
+
+def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean squared error over every element."""
+    return MeanSquaredError()(y_true, y_pred)
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean absolute error over every element."""
+    return MeanAbsoluteError()(y_true, y_pred)
+
+
+def huber(y_true: np.ndarray, y_pred: np.ndarray, delta: float = 1.0) -> float:
+    """Mean Huber loss over every element."""
+    return Huber(delta)(y_true, y_pred)

@@ -1,0 +1,558 @@
+"""``NeuralNet``: build a chain of dense layers, propagate forward and backward, and train.
+
+Forward propagation composes the layers, ``A_l = f_l([A_{l-1}, 1] @ W_l)`` with ``A_0 = X``.
+Back-propagation applies the chain rule from the output down:
+
+    delta_L     = dL/dz_L                        (fused: (A_L - Y) scaled, see ``losses``)
+    dL/dW_l     = [A_{l-1}, 1]^T @ delta_l
+    delta_{l-1} = (delta_l @ W_l[:-1]^T) * f'_{l-1}    (the bias row sends nothing down)
+
+Training is mini-batch gradient descent: the data are reshuffled each epoch, and the weights
+are updated after every batch, the last short one included.
+
+All weights live in one flat buffer; each layer's ``weights`` is a view of its slice, so an
+optimizer step is a few vectorised operations over the whole network.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from neuralnet import activations as _activations
+from neuralnet import losses as _losses
+from neuralnet import metrics as _metrics
+from neuralnet import optimizers as _optimizers
+from neuralnet._validation import (
+    as_float_array,
+    check_n_features,
+    check_positive_int,
+    check_same_length,
+)
+from neuralnet.callbacks import Callback, History
+from neuralnet.layers import (
+    FullyConnectedLayer,
+    Layer,
+    LayerChain,
+    _check_dtype,
+    _check_shape,
+)
+
+__all__ = ["NeuralNet"]
+
+_DEFAULT_SGD_LEARNING_RATE = 0.1
+
+
+class NeuralNet:
+    """A feed-forward network of dense layers with absorbed biases.
+
+    Args:
+        layer_shapes: one ``(n_in, n_out)`` pair per layer, e.g. ``((2, 3), (3, 1))`` for the
+            article's 2-3-1 network; or a list of layers (``FullyConnectedLayer``, ``Dropout``)
+            or a ``LayerChain``.
+        activations: one activation name for every layer, or one per layer (default sigmoid).
+        loss: ``"binary_crossentropy"`` (default), ``"categorical_crossentropy"``, ``"mse"``, ...
+        seed: seeds the initial weights and the shuffling; the same seed gives the same training.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+        initializer: how the weights start (default He normal; the bias row starts at zero).
+        l2: L2 penalty on every layer's weights (never the bias rows), ``l2 / 2 * ||W||^2``.
+    """
+
+    def __init__(
+        self,
+        layer_shapes: Sequence[tuple[int, int]] | Sequence[Layer] | LayerChain,
+        activations: str | Sequence[str] = "sigmoid",
+        loss: str | _losses.Loss = "binary_crossentropy",
+        seed: int | None = None,
+        dtype: str | np.dtype = "float32",
+        initializer: str = "he_normal",
+        l2: float = 0.0,
+    ) -> None:
+        self.dtype = _check_dtype(dtype)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.loss_fn = _losses.get(loss)
+        self.layers = self._build_layers(layer_shapes, activations, initializer, l2)
+        self._bind_parameters()
+        self.optimizer: _optimizers.Optimizer | None = None
+        self.epoch = 0
+        self.stop_training = False
+        self.history: History | None = None
+
+    # ------------------------------------------------------------------ building
+    def _build_layers(self, layer_shapes, activations, initializer, l2) -> LayerChain:
+        """Return the ``LayerChain``: one dense layer per ``(n_in, n_out)``, bias absorbed."""
+        if isinstance(layer_shapes, LayerChain) or (
+            isinstance(layer_shapes, (list, tuple))
+            and layer_shapes
+            and all(isinstance(l, Layer) for l in layer_shapes)
+        ):
+            chain = LayerChain(layer_shapes)
+            for layer in chain:
+                if isinstance(layer, FullyConnectedLayer) and layer.dtype != self.dtype:
+                    raise ValueError(
+                        f"Layer {layer!r} has dtype {layer.dtype.name}, but the network's dtype "
+                        f"is {self.dtype.name}; build the layers with dtype={self.dtype.name!r}."
+                    )
+                if hasattr(layer, "rng"):
+                    layer.rng = self.rng
+            if not chain.dense:
+                raise ValueError("The network needs at least one FullyConnectedLayer.")
+            return chain
+
+        if not isinstance(layer_shapes, (list, tuple)) or not layer_shapes:
+            raise ValueError(
+                "Received an invalid value for `layer_shapes`, expected a non-empty sequence of "
+                f"(n_in, n_out) pairs such as ((2, 3), (3, 1)). Received: layer_shapes={layer_shapes!r}"
+            )
+        shapes = [_check_shape(s, f"layer_shapes[{i}]") for i, s in enumerate(layer_shapes)]
+        for i in range(1, len(shapes)):
+            if shapes[i][0] != shapes[i - 1][1]:
+                raise ValueError(
+                    f"layer_shapes do not chain: layer {i - 1} {shapes[i - 1]} has "
+                    f"{shapes[i - 1][1]} outputs, but layer {i} {shapes[i]} expects "
+                    f"{shapes[i][0]} inputs."
+                )
+        if isinstance(activations, (str, _activations.Activation)):
+            activations = [activations] * len(shapes)
+        if len(activations) != len(shapes):
+            raise ValueError(
+                f"activations has {len(activations)} entries, but layer_shapes has {len(shapes)} "
+                "layers; give one activation per layer, or a single name for all."
+            )
+        return LayerChain(
+            FullyConnectedLayer(n_in, n_out, act, initializer, l2, self.dtype, self.rng)
+            for (n_in, n_out), act in zip(shapes, activations, strict=True)
+        )
+
+    def _bind_parameters(self) -> None:
+        """Move every layer's weights and gradient into one flat buffer each, as views."""
+        dense = self.layers.dense
+        sizes = [l.weights.size for l in dense]
+        self._flat_weights = np.empty(sum(sizes), dtype=self.dtype)
+        self._flat_grad = np.zeros(sum(sizes), dtype=self.dtype)
+        offset = 0
+        for layer, size in zip(dense, sizes, strict=True):
+            view = self._flat_weights[offset : offset + size].reshape(layer.weights.shape)
+            view[...] = layer.weights
+            layer._weights = view
+            layer.grad = self._flat_grad[offset : offset + size].reshape(layer.weights.shape)
+            offset += size
+        self._dense = dense
+
+    def _check_bound(self) -> None:
+        """Rebind when the chain was edited (a layer appended) since the buffer was built."""
+        dense = self.layers.dense
+        if dense != self._dense or not all(
+            np.shares_memory(l.weights, self._flat_weights) for l in dense
+        ):
+            self._bind_parameters()
+
+    # --------------------------------------------------------------- properties
+    @property
+    def n_features(self) -> int:
+        return self._dense[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self._dense[-1].n_out
+
+    @property
+    def output_activation(self) -> _activations.Activation:
+        return self._dense[-1].activation
+
+    @property
+    def n_params(self) -> int:
+        return int(self._flat_weights.size)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Return a copy of every dense layer's absorbed weights ``(n_in + 1, n_out)``."""
+        self._check_bound()
+        return [l.weights.copy() for l in self._dense]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Set every dense layer's absorbed weights; shapes must match ``get_weights()``."""
+        self._check_bound()
+        if len(weights) != len(self._dense):
+            raise ValueError(
+                f"set_weights expects {len(self._dense)} arrays (one per dense layer); "
+                f"received {len(weights)}."
+            )
+        arrays = []
+        for i, (layer, w) in enumerate(zip(self._dense, weights, strict=True)):
+            w = as_float_array(w, f"weights[{i}]", self.dtype)
+            if w.shape != layer.weights.shape:
+                raise ValueError(
+                    f"weights[{i}] has shape {w.shape}, but layer {i} expects "
+                    f"{layer.weights.shape} (n_in + 1, n_out)."
+                )
+            arrays.append(w)
+        for layer, w in zip(self._dense, arrays, strict=True):
+            layer.weights = w
+
+    # ------------------------------------------------------------- propagation
+    def _check_X(self, X, name: str = "X") -> np.ndarray:
+        X = as_float_array(X, name, self.dtype, ndim=(1, 2))
+        if X.ndim == 1:
+            # One sample of n_features values (the article's single-observation call).
+            if X.shape[0] != self.n_features:
+                raise ValueError(
+                    f"{name} has shape {X.shape}; expected one sample of {self.n_features} "
+                    f"features or a batch of shape (n_samples, {self.n_features})."
+                )
+            X = X[None, :]
+        check_n_features(X, self.n_features, name)
+        return X
+
+    def _check_y(self, y, n: int) -> np.ndarray:
+        """Return ``y`` as float targets of the output's shape ``(n, n_outputs)``."""
+        if isinstance(y, (str, bytes)) or y is None:
+            raise TypeError(f"y must be a numeric array; received {type(y).__name__}.")
+        y_arr = np.asarray(y)
+        if y_arr.dtype == object or not (
+            np.issubdtype(y_arr.dtype, np.number) or np.issubdtype(y_arr.dtype, np.bool_)
+        ):
+            raise TypeError(f"y must be a numeric array; received an array of dtype {y_arr.dtype}.")
+        if y_arr.ndim == 0:
+            raise ValueError(f"y must be an array of targets; received a scalar {y_arr!r}.")
+        if len(y_arr) != n:
+            raise ValueError(
+                f"X and y have different numbers of samples: X has {n}, y has {len(y_arr)}."
+            )
+        if not np.isfinite(y_arr.astype(np.float64)).all():
+            raise ValueError("y contains NaN or infinite values; expected finite targets.")
+        targets = self.loss_fn.prepare_targets(y_arr, (n, self.n_outputs))
+        return np.ascontiguousarray(targets, dtype=self.dtype)
+
+    def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def forward(self, X) -> np.ndarray:
+        """Return the network's outputs ``(n_samples, n_outputs)`` for ``X`` ``(n_samples, n_features)``.
+
+        A single sample of shape ``(n_features,)`` gives ``(1, n_outputs)``.
+        """
+        self._check_bound()
+        return self._forward(self._check_X(X)).copy()
+
+    __call__ = forward
+
+    def _backward(self, y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        """Fill every layer's ``grad`` with ``dL/dW`` after ``_forward`` on the same batch."""
+        output = self._dense[-1]
+        delta = self.loss_fn.output_delta(y, output._a, output.activation, sample_weight)
+        grad = output._backward_delta(delta, need_input_grad=len(self.layers) > 1)
+        first = self.layers[0]
+        for layer in reversed(self.layers[:-1]):
+            grad = layer._backward(grad, need_input_grad=layer is not first)
+
+    def _loss_value(self, y, sample_weight=None) -> float:
+        """The mean loss of the last forward pass, plus the L2 penalties."""
+        output = self._dense[-1]
+        z = output._z if output.activation.name == self.loss_fn.canonical_activation else None
+        value = self.loss_fn.value(y, output._a, z, sample_weight)
+        return value + sum(l.penalty() for l in self._dense)
+
+    def loss(self, X, y, sample_weight=None) -> float:
+        """Return the mean loss of the network on ``(X, y)`` (with the L2 penalties, if any)."""
+        self._check_bound()
+        X = self._check_X(X)
+        y = self._check_y(y, len(X))
+        sample_weight = self._check_sample_weight(sample_weight, len(X))
+        self._forward(X)
+        return self._loss_value(y, sample_weight)
+
+    def gradients(self, X, y, sample_weight=None) -> list[np.ndarray]:
+        """Return ``dL/dW`` of the mean loss for each dense layer, shaped like its ``weights``."""
+        self._check_bound()
+        X = self._check_X(X)
+        y = self._check_y(y, len(X))
+        sample_weight = self._check_sample_weight(sample_weight, len(X))
+        self._forward(X, training=True)
+        self._backward(y, sample_weight)
+        return [l.grad.copy() for l in self._dense]
+
+    def _check_sample_weight(self, sample_weight, n: int) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        w = as_float_array(sample_weight, "sample_weight", np.float64, ndim=(1,))
+        if len(w) != n:
+            raise ValueError(
+                f"sample_weight has {len(w)} entries, but X has {n} samples; expected one per sample."
+            )
+        if (w < 0).any() or w.sum() <= 0:
+            raise ValueError("sample_weight must be non-negative with a positive sum.")
+        return w
+
+    # -------------------------------------------------------------- inference
+    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
+        """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time."""
+        self._check_bound()
+        X = self._check_X(X)
+        batch_size = check_positive_int(batch_size, "batch_size")
+        out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+        for start in range(0, len(X), batch_size):
+            stop = start + batch_size
+            out[start:stop] = self._forward(X[start:stop])
+        return out
+
+    def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
+        """Return class labels: 0/1 by a 0.5 threshold for sigmoid outputs, the arg-max otherwise."""
+        proba = self.predict(X, batch_size)
+        if self._is_multilabel_or_binary():
+            labels = (proba >= 0.5).astype(np.int64)
+            return labels[:, 0] if self.n_outputs == 1 else labels
+        return proba.argmax(axis=1)
+
+    def _is_multilabel_or_binary(self) -> bool:
+        return self.n_outputs == 1 or self.loss_fn.name == "binary_crossentropy"
+
+    def _is_classifier(self) -> bool:
+        return self.loss_fn.name in ("binary_crossentropy", "categorical_crossentropy")
+
+    def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
+        """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
+        self._check_bound()
+        X = self._check_X(X)
+        targets = self._check_y(y, len(X))
+        sample_weight = self._check_sample_weight(sample_weight, len(X))
+        return self._evaluate(X, targets, batch_size, sample_weight, self._metric_fns(None))
+
+    def _evaluate(self, X, targets, batch_size, sample_weight, metric_fns) -> dict[str, float]:
+        outputs = self.predict(X, batch_size)
+        z = None
+        if self.output_activation.name == self.loss_fn.canonical_activation and (
+            self.output_activation.name != "linear"
+        ):
+            z = self._logits(X, batch_size)
+        logs = {
+            "loss": self.loss_fn.value(targets, outputs, z, sample_weight)
+            + sum(l.penalty() for l in self._dense)
+        }
+        for name, fn in metric_fns.items():
+            logs[name] = float(fn(targets, outputs))
+        return logs
+
+    def _logits(self, X, batch_size) -> np.ndarray:
+        out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+        for start in range(0, len(X), batch_size):
+            self._forward(X[start : start + batch_size])
+            out[start : start + batch_size] = self._dense[-1]._z
+        return out
+
+    def _metric_fns(self, metrics) -> dict:
+        names = list(metrics) if metrics is not None else (
+            ["accuracy"] if self._is_classifier() else []
+        )
+        fns = {}
+        for m in names:
+            name = m if isinstance(m, str) else getattr(m, "__name__", type(m).__name__)
+            fns[name] = _metrics.get(m, self.loss_fn.name, self.n_outputs)
+        return fns
+
+    # --------------------------------------------------------------- training
+    def fit(
+        self,
+        X,
+        y,
+        epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate=None,
+        shuffle: bool = True,
+        verbose: int = 1,
+        optimizer: str | _optimizers.Optimizer | None = None,
+        validation_data: tuple | None = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[Callback] | None = None,
+        metrics: Sequence | None = None,
+        sample_weight=None,
+        class_weight: dict | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+    ) -> History:
+        """Train by mini-batch gradient descent; return the ``History`` of each epoch's logs.
+
+        Every batch is one update (the last, short batch too); with ``shuffle`` the samples are
+        reshuffled each epoch from the network's seeded generator. ``history.history["loss"]``
+        holds each epoch's mean training loss (the average over its batches, weighted by their
+        sizes, each taken before that batch's update). A second call continues from the
+        current weights and optimizer state.
+
+        Args:
+            learning_rate: a number or a schedule (a callable ``epoch -> rate``); by default
+                0.1 for plain SGD and the optimizer's own default otherwise.
+            optimizer: ``"sgd"`` (default), ``"adam"``, ``"adamw"``, ``"rmsprop"``,
+                ``"adagrad"`` or an ``Optimizer``; the previous one is kept across calls.
+            validation_data: ``(X_val, y_val)`` evaluated after each epoch (``val_*`` logs).
+            validation_split: fraction of the *last* samples held out for validation.
+            metrics: names such as ``"accuracy"``, logged for the training (and validation)
+                data after each epoch; none by default, which keeps epochs lean.
+            sample_weight, class_weight: per-sample weights, or weights per class label.
+            clipnorm, clipvalue: clip the gradient by global norm, or each entry by value.
+        """
+        self._check_bound()
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        X = self._check_X(X)
+        check_same_length(X, np.asarray(y) if not np.isscalar(y) else np.asarray([y]))
+        y = self._check_y(y, len(X))
+        sample_weight = self._check_sample_weight(sample_weight, len(X))
+        sample_weight = self._apply_class_weight(class_weight, y, sample_weight)
+        if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+            raise ValueError(
+                "Received an invalid value for `validation_split`, expected a number in [0, 1). "
+                f"Received: validation_split={validation_split!r}"
+            )
+        if validation_data is not None and validation_split:
+            raise ValueError("Give either validation_data or validation_split, not both.")
+        X_val = y_val = None
+        if validation_split:
+            n_val = int(round(len(X) * validation_split))
+            if n_val < 1 or n_val >= len(X):
+                raise ValueError(
+                    f"validation_split={validation_split} of {len(X)} samples leaves "
+                    f"{n_val} for validation and {len(X) - n_val} for training; both need at least one."
+                )
+            X, X_val = X[:-n_val], X[-n_val:]
+            y, y_val = y[:-n_val], y[-n_val:]
+            if sample_weight is not None:
+                sample_weight = sample_weight[:-n_val]
+        elif validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError(
+                    "validation_data must be a pair (X_val, y_val); "
+                    f"received {type(validation_data).__name__}."
+                )
+            X_val = self._check_X(validation_data[0], "validation_data[0]")
+            y_val = self._check_y(validation_data[1], len(X_val))
+        for name, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(
+                    f"Received an invalid value for `{name}`, expected a positive number. "
+                    f"Received: {name}={value!r}"
+                )
+
+        schedule = learning_rate if callable(learning_rate) else None
+        self.optimizer = self._resolve_optimizer(optimizer, None if schedule else learning_rate)
+        # Metrics cost a pass over the data each epoch: computed only when asked for.
+        metric_fns = self._metric_fns(metrics) if metrics is not None else {}
+
+        history = History()
+        history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X)}
+        callbacks = list(callbacks or [])
+        if verbose:
+            from neuralnet.progress import ProgressLogger
+
+            callbacks.append(ProgressLogger(epochs, verbose))
+        callbacks.append(history)
+        for cb in callbacks:
+            cb.set_model(self)
+        batch_listeners = [cb for cb in callbacks if cb._listens_to_batches()]
+
+        n = len(X)
+        params, grads = [self._flat_weights], [self._flat_grad]
+        Xb = np.empty((min(batch_size, n), X.shape[1]), dtype=self.dtype)
+        yb = np.empty((min(batch_size, n), y.shape[1]), dtype=self.dtype)
+        order = np.arange(n)
+        self.stop_training = False
+        self.history = history
+        for cb in callbacks:
+            cb.on_train_begin()
+        for _ in range(epochs):
+            epoch = self.epoch
+            if schedule is not None:
+                self.optimizer.learning_rate = float(schedule(epoch))
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
+            if shuffle:
+                self.rng.shuffle(order)
+            total = 0.0
+            for batch, start in enumerate(range(0, n, batch_size)):
+                idx = order[start : start + batch_size]
+                m = len(idx)
+                xb, tb = Xb[:m], yb[:m]
+                np.take(X, idx, axis=0, out=xb)
+                np.take(y, idx, axis=0, out=tb)
+                wb = sample_weight[idx] if sample_weight is not None else None
+                self._forward(xb, training=True)
+                batch_loss = self._loss_value(tb, wb)
+                if not np.isfinite(batch_loss):
+                    self._diverged(epoch, batch_loss)
+                total += batch_loss * (m if wb is None else wb.sum())
+                self._backward(tb, wb)
+                if clipvalue is not None:
+                    np.clip(self._flat_grad, -clipvalue, clipvalue, out=self._flat_grad)
+                if clipnorm is not None:
+                    norm = float(np.sqrt(np.vdot(self._flat_grad, self._flat_grad)))
+                    if norm > clipnorm:
+                        self._flat_grad *= clipnorm / norm
+                self.optimizer.step(params, grads)
+                for cb in batch_listeners:
+                    cb.on_batch_end(batch, {"loss": batch_loss, "size": m})
+            logs = {"loss": total / (n if sample_weight is None else sample_weight.sum())}
+            if metric_fns:
+                train = self._evaluate(X, y, 1024, None, metric_fns)
+                logs.update({k: v for k, v in train.items() if k != "loss"})
+            if X_val is not None:
+                val = self._evaluate(X_val, y_val, 1024, None, metric_fns)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            self.epoch += 1
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end()
+        return history
+
+    def _diverged(self, epoch: int, value: float) -> None:
+        raise FloatingPointError(
+            f"Training diverged: the loss became {value} in epoch {epoch}. "
+            f"Try a lower learning rate (the optimizer's is {self.optimizer.learning_rate:g})."
+        )
+
+    def _apply_class_weight(self, class_weight, y: np.ndarray, sample_weight):
+        if class_weight is None:
+            return sample_weight
+        if not isinstance(class_weight, dict):
+            raise TypeError(
+                f"class_weight must be a dict {{label: weight}}; received {type(class_weight).__name__}."
+            )
+        labels = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+        w = np.ones(len(y)) if sample_weight is None else sample_weight.copy()
+        for label, weight in class_weight.items():
+            w[labels == label] *= weight
+        return w
+
+    def _resolve_optimizer(self, optimizer, learning_rate) -> _optimizers.Optimizer:
+        """Keep the current optimizer (and its state) unless a different one is asked for."""
+        if isinstance(optimizer, _optimizers.Optimizer):
+            if learning_rate is not None:
+                optimizer.learning_rate = float(learning_rate)
+            return optimizer
+        current = self.optimizer
+        if optimizer is None:
+            optimizer = current.name if current is not None else "sgd"
+        if not isinstance(optimizer, str):
+            return _optimizers.get(optimizer)
+        if current is not None and current.name == optimizer.lower():
+            if learning_rate is not None:
+                current.learning_rate = float(learning_rate)
+            return current
+        if learning_rate is None and optimizer.lower() == "sgd":
+            learning_rate = _DEFAULT_SGD_LEARNING_RATE
+        kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+        return _optimizers.get(optimizer, **kwargs)
+
+    def __repr__(self) -> str:
+        shapes = tuple((l.n_in, l.n_out) for l in self._dense)
+        acts = [l.activation.name for l in self._dense]
+        return (
+            f"NeuralNet(layer_shapes={shapes}, activations={acts}, loss={self.loss_fn.name!r}, "
+            f"dtype={self.dtype.name!r})"
+        )

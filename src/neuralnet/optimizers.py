@@ -1,0 +1,298 @@
+"""Optimizers following ``torch.optim``'s update formulas exactly.
+
+``step(params, grads)`` updates each array of ``params`` in place from the matching gradient.
+State (moments, step counts) is keyed by the parameter array, so one optimizer can serve
+several networks and keeps its moments across repeated ``fit`` calls. A ``NeuralNet`` keeps
+all its weights in one flat buffer, so a step is a handful of large vectorised operations.
+
+``learning_rate`` may be a number or a schedule from ``neuralnet.schedules``; ``fit`` sets the
+current value at the start of each epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "OPTIMIZERS"]
+
+
+def _check_number(value, name: str, low: float = 0.0, low_open: bool = False, high=None) -> float:
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
+    ok = ok and (high is None or value < high)
+    if not ok:
+        bound = f"{'>' if low_open else '>='} {low}" + (f" and < {high}" if high is not None else "")
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a number {bound}. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+class Optimizer:
+    """Base class: ``step(params, grads)`` and per-parameter ``state``."""
+
+    name = ""
+
+    def __init__(self, learning_rate: float, weight_decay: float = 0.0) -> None:
+        self.learning_rate = _check_number(learning_rate, "learning_rate", low_open=True)
+        self.weight_decay = _check_number(weight_decay, "weight_decay")
+        self.state: dict[int, dict] = {}
+        self.iterations = 0
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Update every array of ``params`` in place; ``grads`` may be overwritten."""
+        self.iterations += 1
+        for p, g in zip(params, grads, strict=True):
+            state = self.state.get(id(p))
+            if state is None or state["shape"] != p.shape:
+                state = self.state[id(p)] = {"shape": p.shape, "step": 0}
+            state["step"] += 1
+            self._update(p, g, state)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        raise NotImplementedError  # abstract
+
+    def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """PyTorch's coupled weight decay: ``g + weight_decay * p`` (an L2 term on every weight)."""
+        if self.weight_decay:
+            g += self.weight_decay * p
+        return g
+
+    def get_config(self) -> dict:
+        return {"name": self.name, **{k: v for k, v in vars(self).items()
+                                      if k not in ("state", "iterations")}}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``.
+
+        g <- g + weight_decay p
+        b <- g (first step), else momentum b + (1 - dampening) g
+        g <- g + momentum b (Nesterov) or b
+        p <- p - lr g
+    """
+
+    name = "sgd"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        dampening: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.momentum = _check_number(momentum, "momentum")
+        self.dampening = _check_number(dampening, "dampening")
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("Nesterov momentum requires a positive `momentum` and zero `dampening`.")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, p, g, state):
+        g = self._decayed(p, g)
+        if self.momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= self.momentum
+                buf += (1.0 - self.dampening) * g
+            if self.nesterov:
+                g += self.momentum * buf
+            else:
+                g = buf
+        p -= self.learning_rate * g
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (https://arxiv.org/abs/1412.6980).
+
+        g <- g + weight_decay p
+        m <- beta_1 m + (1 - beta_1) g
+        v <- beta_2 v + (1 - beta_2) g^2           (v_max <- max(v_max, v) with AMSGrad)
+        p <- p - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + epsilon)
+    """
+
+    name = "adam"
+    _decoupled = False
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.beta_1 = _check_number(beta_1, "beta_1", high=1.0)
+        self.beta_2 = _check_number(beta_2, "beta_2", high=1.0)
+        self.epsilon = _check_number(epsilon, "epsilon")
+        self.amsgrad = bool(amsgrad)
+
+    def _update(self, p, g, state):
+        if self._decoupled:
+            p *= 1.0 - self.learning_rate * self.weight_decay
+        else:
+            g = self._decayed(p, g)
+        if "m" not in state:
+            state["m"] = np.zeros_like(p)
+            state["v"] = np.zeros_like(p)
+            if self.amsgrad:
+                state["v_max"] = np.zeros_like(p)
+        m, v, t = state["m"], state["v"], state["step"]
+        # m += (1 - b1) (g - m) is b1 m + (1 - b1) g in one pass over m.
+        m += (1.0 - self.beta_1) * (g - m)
+        g *= g
+        v *= self.beta_2
+        v += (1.0 - self.beta_2) * g
+        if self.amsgrad:
+            np.maximum(state["v_max"], v, out=state["v_max"])
+            v = state["v_max"]
+        bias_correction_1 = 1.0 - self.beta_1**t
+        bias_correction_2_sqrt = np.sqrt(1.0 - self.beta_2**t)
+        denom = np.sqrt(v, out=g)  # g is no longer needed: reuse its memory
+        denom /= bias_correction_2_sqrt
+        denom += self.epsilon
+        np.divide(m, denom, out=denom)
+        denom *= self.learning_rate / bias_correction_1
+        p -= denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW`` (https://arxiv.org/abs/1711.05101).
+
+        p <- p (1 - lr weight_decay), then the Adam step without the L2 term.
+    """
+
+    name = "adamw"
+    _decoupled = True
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop`` (Hinton, Coursera lecture 6e).
+
+        g <- g + weight_decay p
+        s <- alpha s + (1 - alpha) g^2;   centered: c <- alpha c + (1 - alpha) g, s~ = s - c^2
+        b <- momentum b + g / (sqrt(s~) + epsilon);   p <- p - lr b     (b = g / (...) without momentum)
+    """
+
+    name = "rmsprop"
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-2,
+        alpha: float = 0.99,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.alpha = _check_number(alpha, "alpha", high=1.0)
+        self.epsilon = _check_number(epsilon, "epsilon")
+        self.momentum = _check_number(momentum, "momentum")
+        self.centered = bool(centered)
+
+    def _update(self, p, g, state):
+        g = self._decayed(p, g)
+        if "square_avg" not in state:
+            state["square_avg"] = np.zeros_like(p)
+            if self.centered:
+                state["grad_avg"] = np.zeros_like(p)
+            if self.momentum:
+                state["momentum_buffer"] = np.zeros_like(p)
+        square_avg = state["square_avg"]
+        square_avg *= self.alpha
+        square_avg += (1.0 - self.alpha) * g * g
+        if self.centered:
+            grad_avg = state["grad_avg"]
+            grad_avg *= self.alpha
+            grad_avg += (1.0 - self.alpha) * g
+            avg = np.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = np.sqrt(square_avg)
+        avg += self.epsilon
+        if self.momentum:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g / avg
+            p -= self.learning_rate * buf
+        else:
+            p -= self.learning_rate * (g / avg)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as ``torch.optim.Adagrad`` (https://jmlr.org/papers/v12/duchi11a.html).
+
+        g <- g + weight_decay p;   s <- s + g^2
+        p <- p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + epsilon)
+    """
+
+    name = "adagrad"
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        epsilon: float = 1e-10,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.lr_decay = _check_number(lr_decay, "lr_decay")
+        self.initial_accumulator_value = _check_number(
+            initial_accumulator_value, "initial_accumulator_value"
+        )
+        self.epsilon = _check_number(epsilon, "epsilon")
+
+    def _update(self, p, g, state):
+        g = self._decayed(p, g)
+        if "sum" not in state:
+            state["sum"] = np.full_like(p, self.initial_accumulator_value)
+        clr = self.learning_rate / (1.0 + (state["step"] - 1) * self.lr_decay)
+        state["sum"] += g * g
+        p -= clr * (g / (np.sqrt(state["sum"]) + self.epsilon))
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)
+}
+
+
+def get(identifier: str | Optimizer | dict, **kwargs) -> Optimizer:
+    """Return the optimizer named by ``identifier``, built with ``kwargs``; instances pass through."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        config = dict(identifier)
+        return get(config.pop("name"), **config, **kwargs)
+    if not isinstance(identifier, str):
+        raise TypeError(
+            f"Received an invalid type for `optimizer`, expected a name (str) or an Optimizer. "
+            f"Received: optimizer={identifier!r} of type {type(identifier).__name__}"
+        )
+    key = identifier.lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(
+            f"Unknown optimizer {identifier!r}; expected one of: {', '.join(sorted(OPTIMIZERS))}."
+        )
+    return OPTIMIZERS[key](**kwargs)

@@ -196,8 +196,9 @@ class FullyConnectedLayer(Layer):
         return buffers
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Return ``activation(x @ weights[:-1] + weights[-1])``, equal to ``activation(add_bias(x) @ weights)``.
+        """Return ``activation(x @ weights[:-1] + weights[-1])``.
 
+        That is ``activation(add_bias(x) @ weights)`` without building the column of ones.
         The result is a work buffer reused by the next call with the same batch size.
         """
         x = np.asarray(x)
@@ -217,13 +218,17 @@ class FullyConnectedLayer(Layer):
         self._a = self.activation.forward(z, out=buffers["a"])
         return self._a
 
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx`` given ``dL/da`` of the last ``forward``; fill ``grad`` with ``dL/dW``."""
+        if self._x is None:
+            raise RuntimeError("backward was called before forward; run forward(x) first.")
+        return super().backward(grad)
+
     def _backward(self, grad: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         return self._backward_delta(self.activation.backward(self._a, grad), need_input_grad)
 
     def _backward_delta(self, delta: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         """Fill ``grad`` from ``delta = dL/dz``; return ``dL/dx`` when asked."""
-        if self._x is None:
-            raise RuntimeError("backward was called before forward; run forward(x) first.")
         np.matmul(self._x.T, delta, out=self.grad[:-1])
         np.sum(delta, axis=0, out=self.grad[-1])
         if self.l2:

@@ -121,12 +121,13 @@ class Loss:
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int, int]) -> np.ndarray:
         """Return ``y`` with the output's shape ``(n_samples, n_outputs)``; never reshape silently."""
         y = np.asarray(y)
+        received = y.shape
         n, k = output_shape
-        if y.ndim == 1 and k == 1:
+        if y.ndim == 1 and k == 1 and len(y) == n:
             y = y[:, None]
         if y.shape != (n, k):
             raise ValueError(
-                f"y has shape {y.shape}, but the network's output has shape {(n, k)}; "
+                f"y has shape {received}, but the network's output has shape {(n, k)}; "
                 f"expected y of shape {(n, k)}" + (f" or {(n,)}." if k == 1 else ".")
             )
         return y
@@ -166,7 +167,7 @@ class BinaryCrossentropy(Loss):
             bad = y[(y != 0) & (y != 1)]
             raise ValueError(
                 "y must hold labels in {0, 1} for binary_crossentropy; "
-                f"received {bad.size} other value(s), such as {bad.flat[0]!r}."
+                f"received {bad.size} other value(s), such as {bad.flat[0].item()!r}."
             )
         return y
 
@@ -210,7 +211,7 @@ def one_hot(labels: np.ndarray, n_classes: int, name: str = "y") -> np.ndarray:
     if labels.size and not np.array_equal(labels, np.round(labels)):
         raise ValueError(
             f"{name} must hold integer class labels in [0, {n_classes - 1}]; "
-            f"received non-integer values such as {labels[labels != np.round(labels)][0]!r}."
+            f"received non-integer values such as {labels[labels != np.round(labels)][0].item()!r}."
         )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(

@@ -16,8 +16,6 @@ optimizer step is a few vectorised operations over the whole network.
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Sequence
 
 import numpy as np

@@ -1,0 +1,38 @@
+"""Shared test helpers: finite differences and a float64 gradient comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def numerical_gradients(model, X, y, epsilon: float = 1e-6, **loss_kwargs) -> list[np.ndarray]:
+    """Central differences ``(L(W + e) - L(W - e)) / 2e`` of ``model.loss`` for every weight."""
+    weights = model.get_weights()
+    grads = []
+    for w in weights:
+        g = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            original = w[idx]
+            w[idx] = original + epsilon
+            model.set_weights(weights)
+            plus = model.loss(X, y, **loss_kwargs)
+            w[idx] = original - epsilon
+            model.set_weights(weights)
+            minus = model.loss(X, y, **loss_kwargs)
+            w[idx] = original
+            g[idx] = (plus - minus) / (2 * epsilon)
+        grads.append(g)
+    model.set_weights(weights)
+    return grads
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |a - b| / max(|a|, |b|)`` over the whole array: the scale-aware error of a gradient."""
+    scale = max(np.abs(a).max(), np.abs(b).max(), 1e-12)
+    return float(np.abs(a - b).max() / scale)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)

@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
+# This machine keeps the CPU build of torch==2.13.0 (a test-only oracle) in /opt/wheels;
+# without it pip would download a multi-gigabyte CUDA build.
+ifneq ($(wildcard /opt/wheels),)
+export PIP_FIND_LINKS ?= /opt/wheels
+endif
+
 .PHONY: run test setup setup-dev lint bench clean
 
 $(BIN)/python:

@@ -3,6 +3,7 @@
 from neuralnet import activations, initializers, losses, metrics, optimizers
 from neuralnet.activations import leaky_relu, linear, relu, sigmoid, softmax, tanh
 from neuralnet.callbacks import Callback, History
+from neuralnet.io import load
 from neuralnet.layers import (
     Dense,
     Dropout,
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NeuralNet",
+    "load",
     "FullyConnectedLayer",
     "Dense",
     "Dropout",

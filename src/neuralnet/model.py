@@ -79,6 +79,8 @@ class NeuralNet:
         self.epoch = 0
         self.stop_training = False
         self.history: History | None = None
+        # JSON-able facts saved with the model, e.g. the CLI's feature names and scaling.
+        self.metadata: dict = {}
 
     # ------------------------------------------------------------------ building
     def _build_layers(self, layer_shapes, activations, initializer, l2) -> LayerChain:
@@ -190,6 +192,77 @@ class NeuralNet:
             arrays.append(w)
         for layer, w in zip(self._dense, arrays, strict=True):
             layer.weights = w
+
+    # ------------------------------------------------------------ persistence
+    def get_config(self) -> dict:
+        """Return the architecture as plain JSON-able data; ``from_config`` rebuilds it.
+
+        Holds every layer's config (``FullyConnectedLayer``, ``Dropout``), the loss, the
+        dtype and the seed; not the weights.
+        """
+        self._check_bound()
+        seed = self.seed
+        return {
+            "class_name": "NeuralNet",
+            "layers": [layer.get_config() for layer in self.layers],
+            "loss": self.loss_fn.get_config(),
+            "dtype": self.dtype.name,
+            "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> NeuralNet:
+        """Build a network from ``get_config()`` output, with freshly initialised weights.
+
+        With the same seed, the weights are those ``NeuralNet(layer_shapes, ..., seed=seed)``
+        starts from.
+        """
+        from neuralnet.layers import layer_from_config
+
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"config must be a dict from NeuralNet.get_config(); received {type(config).__name__}."
+            )
+        missing = [k for k in ("layers", "loss", "dtype") if k not in config]
+        if missing:
+            raise ValueError(
+                f"config lacks the key(s) {missing}; expected the output of NeuralNet.get_config()."
+            )
+        if config.get("class_name", "NeuralNet") != "NeuralNet":
+            raise ValueError(f"config describes a {config['class_name']!r}, not a NeuralNet.")
+        if not isinstance(config["layers"], list) or not all(
+            isinstance(c, dict) for c in config["layers"]
+        ):
+            raise ValueError("config['layers'] must be a list of layer configs (dicts).")
+        seed = config.get("seed")
+        # One generator initialises the layers in order and then shuffles, as __init__ does.
+        rng = np.random.default_rng(seed)
+        layers = []
+        for layer_config in config["layers"]:
+            layer_config = dict(layer_config)
+            if layer_config.get("class_name") == "FullyConnectedLayer":
+                layer_config["rng"] = rng
+            layers.append(layer_from_config(layer_config))
+        model = cls(layers, loss=config["loss"], seed=seed, dtype=config["dtype"])
+        model.rng.bit_generator.state = rng.bit_generator.state
+        return model
+
+    def save(self, path) -> None:
+        """Write the network to one ``.npz`` file (see ``neuralnet.io``): atomic, no pickle.
+
+        Architecture, weights, optimizer state, epoch count and random state are all kept,
+        so training resumes exactly after ``NeuralNet.load(path)``.
+        """
+        from neuralnet import io
+
+        io.save(self, path)
+
+    @classmethod
+    def load(cls, path) -> NeuralNet:
+        """Return the network saved at ``path`` by ``save``; a bad file raises ``ValueError``."""
+        from neuralnet import io
+
+        return io.load(path)
 
     # ------------------------------------------------------------- propagation
     def _check_X(self, X, name: str = "X") -> np.ndarray:
@@ -468,7 +541,9 @@ class NeuralNet:
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             if shuffle:
-                self.rng.shuffle(order)
+                # A fresh permutation each epoch (not a reshuffle of the last one), so an epoch's
+                # order depends only on the generator's state and resuming a run is exact.
+                order = self.rng.permutation(n)
             total = 0.0
             for batch, start in enumerate(range(0, n, batch_size)):
                 idx = order[start : start + batch_size]

@@ -41,10 +41,16 @@ class Callback:
 
 
 class History(Callback):
-    """Record each epoch's logs: ``history.history["loss"][i]`` is the mean loss of epoch ``i``."""
+    """Record each epoch's logs: ``history.history["loss"][i]`` is the mean loss of epoch ``i``.
+
+    ``history.diagnostics`` holds what ``fit`` measured of the network itself each epoch
+    (``grad_norm``, ``update_ratio``, ``dead_relu``, ``saturated``: one value per dense layer),
+    see ``neuralnet.diagnostics.TrainingMonitor``.
+    """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
+        self.diagnostics: dict[str, list[list[float]]] = {}
         self.epoch: list[int] = []
         self.params: dict = {}
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuralnet import activations as _activations
+from neuralnet import diagnostics as _diagnostics
 from neuralnet import losses as _losses
 from neuralnet import metrics as _metrics
 from neuralnet import optimizers as _optimizers
@@ -521,6 +522,7 @@ class NeuralNet:
 
             callbacks.append(ProgressLogger(epochs, verbose))
         callbacks.append(history)
+        callbacks.append(_diagnostics.TrainingMonitor(history, X))
         for cb in callbacks:
             cb.set_model(self)
         batch_listeners = [cb for cb in callbacks if cb._listens_to_batches()]
@@ -582,6 +584,26 @@ class NeuralNet:
         for cb in callbacks:
             cb.on_train_end()
         return history
+
+    # ------------------------------------------------------------ seeing the maths
+    def check_gradients(
+        self, X, y, epsilon: float = 1e-6, verbose: bool = True, **kwargs
+    ) -> _diagnostics.GradientCheck:
+        """Compare back-propagation with central finite differences on a float64 copy.
+
+        Returns (and prints unless ``verbose=False``) a per-layer table of the maximum absolute
+        and relative errors and pass/fail; see ``neuralnet.diagnostics.check_gradients``.
+        """
+        self._check_bound()
+        return _diagnostics.check_gradients(self, X, y, epsilon=epsilon, verbose=verbose, **kwargs)
+
+    def explain(self, X, y=None, max_samples: int = 4, verbose: bool = True) -> str:
+        """Print and return a trace of one forward and backward pass with every shape.
+
+        See ``neuralnet.diagnostics.explain``.
+        """
+        self._check_bound()
+        return _diagnostics.explain(self, X, y, max_samples=max_samples, verbose=verbose)
 
     def _diverged(self, epoch: int, value: float) -> None:
         raise FloatingPointError(

@@ -1,0 +1,241 @@
+"""Pictures of a network learning: decision boundary, loss curves, the network drawn, weight histograms.
+
+Every function returns a ``matplotlib.figure.Figure`` and, given ``path``, also writes it as a
+PNG. Figures are built with the object API on the Agg canvas, never through ``pyplot``, so they
+render headless (servers, CI) and leave no global state behind. matplotlib is an optional extra:
+``pip install 'neuralnet[plot]'``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["decision_boundary", "history", "network", "weights"]
+
+_DPI = 100
+
+
+def _figure(figsize: tuple[float, float]):
+    """Return a new ``Figure`` on an Agg canvas, or raise ImportError naming the extra."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "neuralnet.plot needs matplotlib, which is not installed; "
+            "install it with: pip install 'neuralnet[plot]'"
+        ) from None
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str | os.PathLike | None):
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"path must be a file name (str or os.PathLike); received {type(path).__name__}."
+            )
+        fig.savefig(path, format="png", dpi=_DPI)
+    return fig
+
+
+def _dense_layers(model) -> list:
+    layers = getattr(model, "layers", None)
+    if layers is None or not hasattr(layers, "dense"):
+        raise TypeError(f"model must be a NeuralNet; received {type(model).__name__}.")
+    return layers.dense
+
+
+def decision_boundary(
+    model,
+    X,
+    y,
+    path: str | os.PathLike | None = None,
+    resolution: int = 200,
+    title: str | None = None,
+):
+    """Plot the network's class probability over the plane of 2-D inputs, the 0.5 contour and ``X``.
+
+    For one sigmoid output the shading is ``P(class 1 | x)`` on a ``resolution x resolution``
+    grid spanning ``X`` (plus a margin) and the line is its 0.5 level set, the decision boundary.
+    With several outputs the shading is the arg-max class and the lines separate the classes.
+
+    Args:
+        model: a ``NeuralNet`` with 2 inputs.
+        X: points ``(n_samples, 2)``, drawn as dots coloured by ``y``.
+        y: labels ``(n_samples,)`` (or one-hot ``(n_samples, k)``).
+        path: write the figure there as a PNG.
+    """
+    _dense_layers(model)
+    if model.n_features != 2:
+        raise ValueError(
+            f"decision_boundary draws networks with 2 inputs; this one has {model.n_features}."
+        )
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        raise ValueError(f"X must have shape (n_samples, 2); received shape {X.shape}.")
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        labels = labels.argmax(axis=1)
+    labels = labels.reshape(-1)
+    if len(labels) != len(X):
+        raise ValueError(
+            f"X and y have different numbers of samples: X has {len(X)}, y has {len(labels)}."
+        )
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(
+            f"Received an invalid value for `resolution`, expected an integer >= 2. "
+            f"Received: resolution={resolution!r}"
+        )
+
+    fig = _figure((6, 5))
+    ax = fig.add_subplot()
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    margin = 0.1 * np.maximum(hi - lo, 1e-9)
+    gx = np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution)
+    gy = np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution)
+    xx, yy = np.meshgrid(gx, gy)
+    proba = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))
+    if proba.shape[1] == 1:
+        zz = proba[:, 0].reshape(xx.shape)
+        shade = ax.contourf(xx, yy, zz, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+        fig.colorbar(shade, ax=ax, label="P(class 1)")
+        ax.contour(xx, yy, zz, levels=[0.5], colors="k", linewidths=2)
+    else:
+        zz = proba.argmax(axis=1).reshape(xx.shape)
+        k = proba.shape[1]
+        ax.contourf(xx, yy, zz, levels=np.arange(k + 1) - 0.5, cmap="tab10", alpha=0.35)
+        ax.contour(xx, yy, zz, levels=np.arange(k) + 0.5, colors="k", linewidths=1)
+    cmap = "RdBu_r" if proba.shape[1] == 1 else "tab10"
+    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, edgecolors="k", linewidths=0.5, s=15)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title or "Decision boundary")
+    return _save(fig, path)
+
+
+def history(history, path: str | os.PathLike | None = None):
+    """Plot the loss and every metric of a training run per epoch, training and ``val_*`` alike.
+
+    One panel per quantity (``loss``, ``accuracy``, ...); each shows the training curve and,
+    when recorded, the validation curve ``val_<name>``.
+
+    Args:
+        history: the ``History`` returned by ``fit``, or its ``history`` dict.
+        path: write the figure there as a PNG.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            f"history must be a History or a dict of per-epoch lists; "
+            f"received {type(history).__name__}."
+        )
+    if not any(len(v) for v in logs.values()):
+        raise ValueError("history is empty; train for at least one epoch before plotting it.")
+    names = [k for k in logs if not k.startswith("val_")]
+    names += [k[4:] for k in logs if k.startswith("val_") and k[4:] not in logs]
+    fig = _figure((5 * len(names), 4))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=True):
+        for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
+            values = logs.get(key)
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, style, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(name)
+        if name == "loss" and all(v > 0 for v in logs[name] if np.isfinite(v)):
+            ax.set_yscale("log")
+        ax.legend()
+    return _save(fig, path)
+
+
+def network(model, path: str | os.PathLike | None = None, max_units: int = 32):
+    """Draw the network: neurons as circles, bias units as squares, one line per weight.
+
+    A line's width grows with ``|w|`` and its colour gives the sign (red positive, blue
+    negative), so the absorbed matrix ``W_l`` of shape ``(n_in + 1, n_out)`` is drawn as
+    ``(n_in + 1) * n_out`` lines, its last row leaving the bias unit ``+1``.
+
+    Args:
+        model: a ``NeuralNet``.
+        path: write the figure there as a PNG.
+        max_units: layers wider than this are drawn with their first ``max_units`` units.
+    """
+    from matplotlib.collections import LineCollection
+
+    dense = _dense_layers(model)
+    sizes = [dense[0].n_in] + [l.n_out for l in dense]
+    shown = [min(s, max_units) for s in sizes]
+    height = max(shown) + 1
+    fig = _figure((2.2 * len(sizes) + 1, max(3.0, 0.45 * height + 1)))
+    ax = fig.add_subplot()
+
+    def unit_y(n: int) -> np.ndarray:
+        # Centre each column; the bias unit sits one step below the last neuron.
+        return (height - 1) / 2 - (np.arange(n + 1) - n / 2)
+
+    limit = max(float(np.abs(l.weights).max()) for l in dense) or 1.0
+    segments, colors, widths = [], [], []
+    for l, layer in enumerate(dense):
+        n_in, n_out = shown[l], shown[l + 1]
+        y_in, y_out = unit_y(n_in), unit_y(n_out)[:-1]
+        W = layer.weights
+        rows = list(range(n_in)) + [W.shape[0] - 1]  # the shown inputs, then the bias row
+        for i, row in enumerate(rows):
+            for j in range(n_out):
+                w = float(W[row, j])
+                segments.append([(l, y_in[i]), (l + 1, y_out[j])])
+                colors.append((0.8, 0.1, 0.1) if w >= 0 else (0.1, 0.2, 0.8))
+                widths.append(0.3 + 3.0 * abs(w) / limit)
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, alpha=0.7,
+                                     zorder=1, label="weights"))
+    for l, n in enumerate(shown):
+        ys = unit_y(n)
+        ax.scatter(np.full(n, l), ys[:-1], s=300, c="white", edgecolors="k", zorder=2,
+                   label="neurons" if l == 0 else None, gid="neurons")
+        if l < len(shown) - 1:
+            ax.scatter([l], ys[-1:], s=300, marker="s", c="lightgrey", edgecolors="k", zorder=2,
+                       label="bias units (+1)" if l == 0 else None, gid="bias")
+            ax.annotate("+1", (l, ys[-1]), ha="center", va="center", fontsize=7, zorder=3)
+        name = "input" if l == 0 else dense[l - 1].activation.name
+        extra = f" (first {n} of {sizes[l]})" if n < sizes[l] else ""
+        ax.annotate(f"{name}\n{sizes[l]} units{extra}", (l, height), ha="center", va="bottom",
+                    fontsize=8)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_ylim(-1.5, height + 1.2)
+    ax.set_xticks(range(len(sizes)))
+    ax.set_xticklabels(["input"] + [f"layer {l + 1}" for l in range(len(dense))])
+    ax.set_yticks([])
+    ax.set_title("Network: " + "-".join(map(str, sizes)) + " (line width ~ |w|, red > 0, blue < 0)")
+    ax.legend(loc="lower right", fontsize=7, markerscale=0.5)
+    return _save(fig, path)
+
+
+def weights(model, path: str | os.PathLike | None = None, bins: int = 30):
+    """Plot one histogram per dense layer of its weights, the bias row shown apart.
+
+    He-normal weights start as a bell of standard deviation ``sqrt(2 / n_in)`` and the bias
+    row at zero; after training the spread shows how far each layer has moved.
+
+    Args:
+        model: a ``NeuralNet``.
+        path: write the figure there as a PNG.
+        bins: number of histogram bins.
+    """
+    dense = _dense_layers(model)
+    fig = _figure((4 * len(dense), 3.5))
+    axes = fig.subplots(1, len(dense), squeeze=False)[0]
+    for l, (ax, layer) in enumerate(zip(axes, dense, strict=True)):
+        W = np.asarray(layer.weights, dtype=np.float64)
+        ax.hist(W[:-1].ravel(), bins=bins, color="tab:blue", alpha=0.8, label="weights")
+        ax.hist(W[-1], bins=bins, color="tab:orange", alpha=0.8, label="bias row")
+        ax.set_title(f"layer {l + 1}: W {W.shape[0]}x{W.shape[1]} ({layer.activation.name})")
+        ax.set_xlabel("value")
+        ax.set_ylabel("count")
+        ax.legend()
+    return _save(fig, path)

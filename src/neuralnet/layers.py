@@ -184,6 +184,11 @@ class FullyConnectedLayer(Layer):
         self._weights[-1] = 0.0
         return self._weights
 
+    def __getstate__(self) -> dict:
+        # Work buffers and the last batch are scratch: not worth pickling, and a read-only
+        # copy of them (joblib memory-maps large arrays on load) could not be written to.
+        return {**self.__dict__, "_cache": {}, "_x": None, "_z": None, "_a": None}
+
     def _buffers(self, n: int) -> dict[str, np.ndarray]:
         buffers = self._cache.get(n)
         if buffers is None:

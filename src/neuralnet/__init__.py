@@ -14,13 +14,14 @@ from neuralnet.layers import (
     set_bias_as_weight,
 )
 from neuralnet.losses import binary_crossentropy, categorical_crossentropy, mse
-from neuralnet.model import NeuralNet
+from neuralnet.model import NeuralNet, TrainingDivergedError
 from neuralnet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NeuralNet",
+    "TrainingDivergedError",
     "load",
     "FullyConnectedLayer",
     "Dense",

@@ -1,36 +1,62 @@
-"""Input checks shared by the public API: clear errors naming the argument, expectation and value."""
+"""Input checks shared by the public API: errors naming the argument, expectation and value."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def as_float_array(X, name: str, dtype: np.dtype, ndim: tuple[int, ...] = (2,)) -> np.ndarray:
-    """Return ``X`` as a finite array of ``dtype``, converting lists and integer arrays once."""
+class InvalidTypeError(TypeError, ValueError):
+    """A wrong type where a number was expected, e.g. ``epochs=2.5`` or ``epochs="10"``.
+
+    A ``TypeError`` by the project's rule, and a ``ValueError`` too, so callers who treat every
+    bad argument value alike (as Keras does) catch it with one ``except ValueError``.
+    """
+
+
+def as_numeric_array(X, name: str) -> np.ndarray:
+    """Return ``X`` as a real-valued NumPy array (numbers or booleans), without copying it."""
     if isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be a numeric array; received {type(X).__name__}.")
     try:
         arr = np.asarray(X)
     except ValueError as exc:  # ragged nested lists
         raise ValueError(f"{name} must be a rectangular numeric array; {exc}") from None
+    if arr.dtype == object and arr.ndim == 0:
+        raise TypeError(f"{name} must be a numeric array; received {type(X).__name__}.")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers; received complex dtype {arr.dtype}.")
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
         raise TypeError(
             f"{name} must be a numeric array; received an array of dtype {arr.dtype}."
         )
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers; received complex dtype {arr.dtype}.")
+    return arr
+
+
+def as_float_array(X, name: str, dtype: np.dtype, ndim: tuple[int, ...] = (2,)) -> np.ndarray:
+    """Return ``X`` as a finite array of ``dtype``, converting lists and integer arrays once."""
+    arr = as_numeric_array(X, name)
     if arr.ndim not in ndim:
         expected = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be a {expected} array; received shape {arr.shape}.")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one sample.")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected finite numbers.")
-    return arr
+    # A value beyond float32's range becomes inf in the cast; it is reported below, not warned.
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(out).all():
+        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(
+                f"{name} contains {bad} NaN or infinite value(s); expected finite numbers."
+            )
+        raise ValueError(
+            f"{name} holds values too large for {np.dtype(dtype).name} (largest magnitude "
+            f"{float(np.abs(arr).max()):.3g}, limit {float(np.finfo(dtype).max):.3g}); "
+            "scale it down, e.g. standardize the features."
+        )
+    return out
 
 
 def check_n_features(X: np.ndarray, n_features: int, name: str = "X") -> None:
@@ -40,16 +66,21 @@ def check_n_features(X: np.ndarray, n_features: int, name: str = "X") -> None:
         )
 
 
-def check_same_length(X: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:
-    if len(X) != len(y):
+def check_same_length(n_x: int, n_y: int, x_name: str = "X", y_name: str = "y") -> None:
+    if n_x != n_y:
         raise ValueError(
             f"{x_name} and {y_name} have different numbers of samples: "
-            f"{x_name} has {len(X)}, {y_name} has {len(y)}."
+            f"{x_name} has {n_x}, {y_name} has {n_y}."
         )
 
 
 def check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidTypeError(
+            f"Received an invalid type for `{name}`, expected a positive integer. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if value <= 0:
         raise ValueError(
             f"Received an invalid value for `{name}`, expected a positive integer. "
             f"Received: {name}={value!r}"

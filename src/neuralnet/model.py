@@ -16,6 +16,7 @@ optimizer step is a few vectorised operations over the whole network.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +28,7 @@ from neuralnet import metrics as _metrics
 from neuralnet import optimizers as _optimizers
 from neuralnet._validation import (
     as_float_array,
+    as_numeric_array,
     check_n_features,
     check_positive_int,
     check_same_length,
@@ -40,9 +42,28 @@ from neuralnet.layers import (
     _check_shape,
 )
 
-__all__ = ["NeuralNet"]
+__all__ = ["NeuralNet", "TrainingDivergedError"]
 
 _DEFAULT_SGD_LEARNING_RATE = 0.1
+
+
+class TrainingDivergedError(FloatingPointError, RuntimeError):
+    """The loss or the weights became NaN or infinite during ``fit``.
+
+    A ``FloatingPointError`` (an arithmetic failure) and a ``RuntimeError`` (training cannot go
+    on); the network keeps the weights it had at the start of the failing epoch.
+    """
+
+
+def _overflow_checked(method):
+    """Run ``method`` with NumPy's overflow warnings off: it checks its results for inf and NaN."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return method(self, *args, **kwargs)
+
+    return checked
 
 
 class NeuralNet:
@@ -146,11 +167,36 @@ class NeuralNet:
 
     def _check_bound(self) -> None:
         """Rebind when the chain was edited (a layer appended) since the buffer was built."""
-        dense = self.layers.dense
+        layers = getattr(self, "layers", None)
+        dense = layers.dense if isinstance(layers, LayerChain) else []
+        if not dense or getattr(self, "_flat_weights", None) is None:
+            raise RuntimeError(
+                f"This NeuralNet has no weights yet: it holds no dense layer (layers={layers!r}). "
+                "Build it with NeuralNet(layer_shapes, ...) or load one with neuralnet.load(path) "
+                "before using it."
+            )
         if dense != self._dense or not all(
             np.shares_memory(l.weights, self._flat_weights) for l in dense
         ):
             self._bind_parameters()
+
+    def _check_ready(self) -> None:
+        """Refuse to compute with weights that are NaN or infinite: every answer would be too."""
+        self._check_bound()
+        if not np.isfinite(self._flat_weights).all():
+            bad = int(self._flat_weights.size - np.count_nonzero(np.isfinite(self._flat_weights)))
+            raise RuntimeError(
+                f"The network's weights hold {bad} NaN or infinite value(s), so every output "
+                "would be too; set finite weights with set_weights(...) or rebuild the network."
+            )
+
+    def _check_finite(self, values, what: str, X: np.ndarray) -> None:
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"The network's {what} overflowed to inf or NaN for X (largest magnitude "
+                f"{float(np.abs(X).max()):.3g}); the inputs or targets are too large for "
+                "its weights: scale them, e.g. standardize the features."
+            )
 
     # --------------------------------------------------------------- properties
     @property
@@ -281,36 +327,32 @@ class NeuralNet:
 
     def _check_y(self, y, n: int) -> np.ndarray:
         """Return ``y`` as float targets of the output's shape ``(n, n_outputs)``."""
-        if isinstance(y, (str, bytes)) or y is None:
-            raise TypeError(f"y must be a numeric array; received {type(y).__name__}.")
-        y_arr = np.asarray(y)
-        if y_arr.dtype == object or not (
-            np.issubdtype(y_arr.dtype, np.number) or np.issubdtype(y_arr.dtype, np.bool_)
-        ):
-            raise TypeError(f"y must be a numeric array; received an array of dtype {y_arr.dtype}.")
+        y_arr = as_numeric_array(y, "y")
         if y_arr.ndim == 0:
-            raise ValueError(f"y must be an array of targets; received a scalar {y_arr!r}.")
-        if len(y_arr) != n:
             raise ValueError(
-                f"X and y have different numbers of samples: X has {n}, y has {len(y_arr)}."
+                f"y must be an array of targets, one per sample; received the scalar {y_arr.item()!r}."
             )
-        if not np.isfinite(y_arr.astype(np.float64)).all():
-            raise ValueError("y contains NaN or infinite values; expected finite targets.")
+        check_same_length(n, len(y_arr))
+        as_float_array(y_arr, "y", np.float64, ndim=(1, 2))  # shape, NaN and inf checks
         targets = self.loss_fn.prepare_targets(y_arr, (n, self.n_outputs))
-        return np.ascontiguousarray(targets, dtype=self.dtype)
+        return as_float_array(targets, "y", self.dtype)
 
     def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
 
+    @_overflow_checked
     def forward(self, X) -> np.ndarray:
         """Return the network's outputs ``(n_samples, n_outputs)`` for ``X`` ``(n_samples, n_features)``.
 
         A single sample of shape ``(n_features,)`` gives ``(1, n_outputs)``.
         """
-        self._check_bound()
-        return self._forward(self._check_X(X)).copy()
+        self._check_ready()
+        X = self._check_X(X)
+        out = self._forward(X).copy()
+        self._check_finite(out, "outputs", X)
+        return out
 
     __call__ = forward
 
@@ -330,23 +372,28 @@ class NeuralNet:
         value = self.loss_fn.value(y, output._a, z, sample_weight)
         return value + sum(l.penalty() for l in self._dense)
 
+    @_overflow_checked
     def loss(self, X, y, sample_weight=None) -> float:
         """Return the mean loss of the network on ``(X, y)`` (with the L2 penalties, if any)."""
-        self._check_bound()
+        self._check_ready()
         X = self._check_X(X)
         y = self._check_y(y, len(X))
         sample_weight = self._check_sample_weight(sample_weight, len(X))
         self._forward(X)
-        return self._loss_value(y, sample_weight)
+        value = self._loss_value(y, sample_weight)
+        self._check_finite(value, "loss", X)
+        return value
 
+    @_overflow_checked
     def gradients(self, X, y, sample_weight=None) -> list[np.ndarray]:
         """Return ``dL/dW`` of the mean loss for each dense layer, shaped like its ``weights``."""
-        self._check_bound()
+        self._check_ready()
         X = self._check_X(X)
         y = self._check_y(y, len(X))
         sample_weight = self._check_sample_weight(sample_weight, len(X))
         self._forward(X, training=True)
         self._backward(y, sample_weight)
+        self._check_finite(self._flat_grad, "gradients", X)
         return [l.grad.copy() for l in self._dense]
 
     def _check_sample_weight(self, sample_weight, n: int) -> np.ndarray | None:
@@ -362,15 +409,17 @@ class NeuralNet:
         return w
 
     # -------------------------------------------------------------- inference
+    @_overflow_checked
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time."""
-        self._check_bound()
+        self._check_ready()
         X = self._check_X(X)
         batch_size = check_positive_int(batch_size, "batch_size")
         out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
         for start in range(0, len(X), batch_size):
             stop = start + batch_size
             out[start:stop] = self._forward(X[start:stop])
+        self._check_finite(out, "outputs", X)
         return out
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
@@ -387,13 +436,16 @@ class NeuralNet:
     def _is_classifier(self) -> bool:
         return self.loss_fn.name in ("binary_crossentropy", "categorical_crossentropy")
 
+    @_overflow_checked
     def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
         """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
-        self._check_bound()
+        self._check_ready()
         X = self._check_X(X)
         targets = self._check_y(y, len(X))
         sample_weight = self._check_sample_weight(sample_weight, len(X))
-        return self._evaluate(X, targets, batch_size, sample_weight, self._metric_fns(None))
+        logs = self._evaluate(X, targets, batch_size, sample_weight, self._metric_fns(None))
+        self._check_finite(logs["loss"], "loss", X)
+        return logs
 
     def _evaluate(self, X, targets, batch_size, sample_weight, metric_fns) -> dict[str, float]:
         outputs = self.predict(X, batch_size)
@@ -428,6 +480,7 @@ class NeuralNet:
         return fns
 
     # --------------------------------------------------------------- training
+    @_overflow_checked
     def fit(
         self,
         X,
@@ -467,11 +520,10 @@ class NeuralNet:
             sample_weight, class_weight: per-sample weights, or weights per class label.
             clipnorm, clipvalue: clip the gradient by global norm, or each entry by value.
         """
-        self._check_bound()
+        self._check_ready()
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
         X = self._check_X(X)
-        check_same_length(X, np.asarray(y) if not np.isscalar(y) else np.asarray([y]))
         y = self._check_y(y, len(X))
         sample_weight = self._check_sample_weight(sample_weight, len(X))
         sample_weight = self._apply_class_weight(class_weight, y, sample_weight)
@@ -536,12 +588,15 @@ class NeuralNet:
         self.history = history
         for cb in callbacks:
             cb.on_train_begin()
+        first_iteration = self.optimizer.iterations
         for _ in range(epochs):
             epoch = self.epoch
             if schedule is not None:
                 self.optimizer.learning_rate = float(schedule(epoch))
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
+            # The weights to fall back to if this epoch diverges: one copy per epoch is cheap.
+            last_good = self._snapshot()
             if shuffle:
                 # A fresh permutation each epoch (not a reshuffle of the last one), so an epoch's
                 # order depends only on the generator's state and resuming a run is exact.
@@ -557,7 +612,10 @@ class NeuralNet:
                 self._forward(xb, training=True)
                 batch_loss = self._loss_value(tb, wb)
                 if not np.isfinite(batch_loss):
-                    self._diverged(epoch, batch_loss)
+                    if self.optimizer.iterations == first_iteration:
+                        # Not one update yet: the data overflow the initial weights.
+                        self._check_finite(batch_loss, "loss", X)
+                    self._diverged(epoch, f"the loss became {batch_loss} in batch {batch}", last_good)
                 total += batch_loss * (m if wb is None else wb.sum())
                 self._backward(tb, wb)
                 if clipvalue is not None:
@@ -569,6 +627,8 @@ class NeuralNet:
                 self.optimizer.step(params, grads)
                 for cb in batch_listeners:
                     cb.on_batch_end(batch, {"loss": batch_loss, "size": m})
+            if not np.isfinite(self._flat_weights).all():
+                self._diverged(epoch, "the weights became NaN or infinite", last_good)
             logs = {"loss": total / (n if sample_weight is None else sample_weight.sum())}
             if metric_fns:
                 train = self._evaluate(X, y, 1024, None, metric_fns)
@@ -605,10 +665,26 @@ class NeuralNet:
         self._check_bound()
         return _diagnostics.explain(self, X, y, max_samples=max_samples, verbose=verbose)
 
-    def _diverged(self, epoch: int, value: float) -> None:
-        raise FloatingPointError(
-            f"Training diverged: the loss became {value} in epoch {epoch}. "
-            f"Try a lower learning rate (the optimizer's is {self.optimizer.learning_rate:g})."
+    def _snapshot(self) -> tuple:
+        """Copy the weights and this network's optimizer state, for ``_diverged`` to restore."""
+        state = self.optimizer.state.get(id(self._flat_weights))
+        if state is not None:
+            state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
+        return self._flat_weights.copy(), state, self.optimizer.iterations
+
+    def _diverged(self, epoch: int, what: str, last_good: tuple) -> None:
+        """Put back the weights and optimizer state of the epoch's start, then raise."""
+        weights, state, iterations = last_good
+        self._flat_weights[...] = weights
+        self.optimizer.iterations = iterations
+        if state is None:
+            self.optimizer.state.pop(id(self._flat_weights), None)
+        else:
+            self.optimizer.state[id(self._flat_weights)] = state
+        raise TrainingDivergedError(
+            f"Training diverged: {what} of epoch {epoch}. The network keeps the weights it had "
+            f"at the start of epoch {epoch}. Try a lower learning rate (the optimizer's is "
+            f"{self.optimizer.learning_rate:g})."
         )
 
     def _apply_class_weight(self, class_weight, y: np.ndarray, sample_weight):

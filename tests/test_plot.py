@@ -193,3 +193,31 @@ def test_plotting_is_headless_and_import_neuralnet_stays_light(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "n.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_write_training_plots(trained, tmp_path):
+    model, X, y, history = trained
+    paths = plot.write_training_plots(tmp_path / "runs", model, history, X, y)
+    assert paths == [str(tmp_path / "runs" / "loss.png"), str(tmp_path / "runs" / "decision_boundary.png")]
+    assert all(Path(p).read_bytes()[:8] == PNG_MAGIC for p in paths)
+    wide = NeuralNet(((3, 2), (2, 1)), seed=0)
+    assert plot.write_training_plots(tmp_path / "wide", wide, history, np.zeros((4, 3)), np.zeros(4)) == [
+        str(tmp_path / "wide" / "loss.png")
+    ]
+    with pytest.raises(TypeError, match=r"directory must be a path \(str or os.PathLike\); received int"):
+        plot.write_training_plots(1, model, history)
+
+
+def test_cli_train_plot_writes_the_pictures_and_says_where(capsys, tmp_path):
+    from neuralnet.cli import main
+
+    out_dir = tmp_path / "runs"
+    argv = ["train", "--epochs", "3", "--quiet", "--plot", str(out_dir)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    expected = ["loss.png", "decision_boundary.png"]
+    for name in expected:
+        assert (out_dir / name).read_bytes()[:8] == PNG_MAGIC
+        assert f"wrote           {out_dir / name}" in out
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(expected)
+

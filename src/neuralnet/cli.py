@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fraction held out for testing (default: 0.2)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    train.add_argument("--plot", metavar="DIR", default=None,
+                       help="write the loss curve (and, for 2-D data, the decision boundary) "
+                       "as PNGs into DIR (needs matplotlib)")
     return parser
 
 
@@ -121,6 +124,13 @@ def _train(args: argparse.Namespace) -> int:
     print(f"train accuracy  {train['accuracy']:.2%}")
     print(f"test accuracy   {test['accuracy']:.2%}")
     print(f"trained in      {elapsed:.2f} s")
+    if args.plot is not None:
+        from neuralnet import plot
+
+        for path in plot.write_training_plots(
+            args.plot, model, history, np.vstack([X_train, X_test]), np.concatenate([y_train, y_test])
+        ):
+            print(f"wrote           {path}")
     return 0
 
 

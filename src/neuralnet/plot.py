@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["decision_boundary", "history", "network", "weights"]
+__all__ = ["decision_boundary", "history", "network", "weights", "write_training_plots"]
 
 _DPI = 100
 
@@ -154,6 +154,9 @@ def history(history, path: str | os.PathLike | None = None):
     return _save(fig, path)
 
 
+_history = history  # for write_training_plots, whose argument shadows the name
+
+
 def network(model, path: str | os.PathLike | None = None, max_units: int = 32):
     """Draw the network: neurons as circles, bias units as squares, one line per weight.
 
@@ -239,3 +242,23 @@ def weights(model, path: str | os.PathLike | None = None, bins: int = 30):
         ax.set_ylabel("count")
         ax.legend()
     return _save(fig, path)
+
+
+def write_training_plots(
+    directory: str | os.PathLike, model, history, X=None, y=None
+) -> list[str]:
+    """Write ``loss.png`` (the ``history`` curves) and, for 2-D ``X``, ``decision_boundary.png``.
+
+    ``directory`` is created if needed. Returns the paths written, in that order.
+    """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(
+            f"directory must be a path (str or os.PathLike); received {type(directory).__name__}."
+        )
+    os.makedirs(directory, exist_ok=True)
+    paths = [os.path.join(directory, "loss.png")]
+    _history(history, path=paths[0])
+    if X is not None and np.ndim(X) == 2 and np.shape(X)[1] == 2 and model.n_features == 2:
+        paths.append(os.path.join(directory, "decision_boundary.png"))
+        decision_boundary(model, X, y, path=paths[1])
+    return paths

@@ -24,7 +24,7 @@ setup-dev: $(BIN)/python
 	$(BIN)/pip install -e ".[dev]"
 
 run: setup
-	$(BIN)/neuralnet train
+	$(BIN)/neuralnet train --plot runs/
 
 test: setup-dev
 	$(BIN)/python -m pytest

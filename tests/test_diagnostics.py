@@ -209,6 +209,7 @@ def test_dead_relus_are_counted_and_warned_about_once():
         messages[0],
     )
     assert [row[0] for row in history.diagnostics["dead_relu"]] == [1.0, 1.0, 1.0]
+    assert record[0].filename == __file__  # points at the caller's fit, not at the library
 
 
 @pytest.mark.parametrize("act", ["sigmoid", "tanh"])

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -433,4 +435,13 @@ class TrainingMonitor(Callback):
     def _warn(self, kind: str, message: str) -> None:
         if kind not in self._warned:
             self._warned.add(kind)
-            warnings.warn(message, TrainingWarning, stacklevel=2)
+            warnings.warn(message, TrainingWarning, stacklevel=_outside_package())
+
+
+def _outside_package() -> int:
+    """Return the ``stacklevel`` of the first caller outside neuralnet (the user's ``fit`` call)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1  # level 1 is the function calling warnings.warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

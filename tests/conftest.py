@@ -27,6 +27,17 @@ def numerical_gradients(model, X, y, epsilon: float = 1e-6, **loss_kwargs) -> li
     return grads
 
 
+def numerical_gradient(f, z: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar function ``f`` at ``z``, one entry at a time."""
+    grad = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += epsilon
+        zm[idx] -= epsilon
+        grad[idx] = (f(zp) - f(zm)) / (2 * epsilon)
+    return grad
+
+
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """``max |a - b| / max(|a|, |b|)`` over the whole array: the scale-aware error of a gradient."""
     scale = max(np.abs(a).max(), np.abs(b).max(), 1e-12)

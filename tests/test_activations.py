@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import numerical_gradient
 from neuralnet import activations
 from neuralnet.activations import ACTIVATIONS, get
 
@@ -68,14 +69,7 @@ def test_backward_is_the_jacobian_vector_product(name, rng):
     act = get(name)
     z = rng.uniform(0.1, 2.0, size=(4, 3)) * rng.choice([-1.0, 1.0], size=(4, 3))
     grad_a = rng.normal(size=(4, 3))
-    # d/dz of sum(grad_a * f(z)), by central differences, one entry at a time.
-    eps = 1e-6
-    numeric = np.zeros_like(z)
-    for idx in np.ndindex(z.shape):
-        zp, zm = z.copy(), z.copy()
-        zp[idx] += eps
-        zm[idx] -= eps
-        numeric[idx] = ((grad_a * act(zp)).sum() - (grad_a * act(zm)).sum()) / (2 * eps)
+    numeric = numerical_gradient(lambda z_: (grad_a * act(z_)).sum(), z)
     analytic = act.backward(act(z), grad_a.copy())
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 

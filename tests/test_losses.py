@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import numerical_gradient
 from neuralnet import losses
 from neuralnet.activations import get as get_activation
 
@@ -93,16 +94,7 @@ def test_output_delta_matches_finite_differences(rng, loss_name, activation_name
         y = rng.normal(size=(n, k))
     w = rng.uniform(0.5, 2.0, size=n) if weighted else None
 
-    def value(z_):
-        return loss.value(y, act(z_), sample_weight=w)
-
-    eps = 1e-6
-    numeric = np.zeros_like(z)
-    for idx in np.ndindex(z.shape):
-        zp, zm = z.copy(), z.copy()
-        zp[idx] += eps
-        zm[idx] -= eps
-        numeric[idx] = (value(zp) - value(zm)) / (2 * eps)
+    numeric = numerical_gradient(lambda z_: loss.value(y, act(z_), sample_weight=w), z)
     analytic = loss.output_delta(y, act(z), act, sample_weight=w)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 

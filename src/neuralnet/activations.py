@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuralnet._registry import lookup
+
 __all__ = [
     "Activation",
     "Sigmoid",
@@ -190,24 +192,10 @@ _ALIASES = {"logistic": "sigmoid", "identity": "linear", "none": "linear"}
 
 def get(identifier: str | Activation | dict | None) -> Activation:
     """Return the activation named by ``identifier`` (a name, a config dict, or an instance)."""
-    if isinstance(identifier, Activation):
-        return identifier
     if identifier is None:
         return Linear()
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        return type(get(config.pop("name")))(**config)
-    if not isinstance(identifier, str):
-        raise TypeError(
-            f"Received an invalid type for `activation`, expected a name (str) or an Activation. "
-            f"Received: activation={identifier!r} of type {type(identifier).__name__}"
-        )
-    key = _ALIASES.get(identifier.lower(), identifier.lower())
-    if key not in ACTIVATIONS:
-        raise ValueError(
-            f"Unknown activation {identifier!r}; expected one of: {', '.join(sorted(ACTIVATIONS))}."
-        )
-    return ACTIVATIONS[key]()
+    return lookup(identifier, kind="activation", base=Activation, registry=ACTIVATIONS,
+                  aliases=_ALIASES)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

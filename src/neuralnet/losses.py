@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuralnet import activations as _act
+from neuralnet._registry import lookup
 
 __all__ = [
     "Loss",
@@ -294,20 +295,7 @@ _ALIASES = {
 
 def get(identifier: str | Loss | dict) -> Loss:
     """Return the loss named by ``identifier`` (a name, a config dict, or an instance)."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        return type(get(config.pop("name")))(**config)
-    if not isinstance(identifier, str):
-        raise TypeError(
-            f"Received an invalid type for `loss`, expected a name (str) or a Loss. "
-            f"Received: loss={identifier!r} of type {type(identifier).__name__}"
-        )
-    key = _ALIASES.get(identifier.lower(), identifier.lower())
-    if key not in LOSSES:
-        raise ValueError(f"Unknown loss {identifier!r}; expected one of: {', '.join(sorted(LOSSES))}.")
-    return LOSSES[key]()
+    return lookup(identifier, kind="loss", base=Loss, registry=LOSSES, aliases=_ALIASES)
 
 
 def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuralnet._registry import lookup
+
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "OPTIMIZERS"]
 
 
@@ -280,19 +282,4 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 def get(identifier: str | Optimizer | dict, **kwargs) -> Optimizer:
     """Return the optimizer named by ``identifier``, built with ``kwargs``; instances pass through."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        return get(config.pop("name"), **config, **kwargs)
-    if not isinstance(identifier, str):
-        raise TypeError(
-            f"Received an invalid type for `optimizer`, expected a name (str) or an Optimizer. "
-            f"Received: optimizer={identifier!r} of type {type(identifier).__name__}"
-        )
-    key = identifier.lower()
-    if key not in OPTIMIZERS:
-        raise ValueError(
-            f"Unknown optimizer {identifier!r}; expected one of: {', '.join(sorted(OPTIMIZERS))}."
-        )
-    return OPTIMIZERS[key](**kwargs)
+    return lookup(identifier, kind="optimizer", base=Optimizer, registry=OPTIMIZERS, **kwargs)

@@ -33,7 +33,7 @@ lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks
 
 bench: setup-dev
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,577 @@
+"""Benchmark neuralnet against PyTorch (CPU, eager) and scikit-learn's MLPClassifier.
+
+    python benchmarks/run.py                       # every workload, 5 rounds
+    python benchmarks/run.py --quick               # 2 rounds (a smoke run)
+    python benchmarks/run.py --repeats 7 --workloads mnist tiny
+
+Each (library, workload) run happens in its own fresh Python process; the libraries take turns
+round by round (the order rotates every round), so a slow minute on this shared machine hurts
+all of them alike, and the ratio to PyTorch is taken *within* a round before the median.
+
+Fair by construction: the data are generated once and saved as float32 ``.npy`` files that
+every child loads; the architecture, batch size, optimizer and its hyper-parameters are the
+same; neuralnet and PyTorch start from the same initial weights (scikit-learn cannot be
+given initial weights, so it uses its own Glorot initialisation). PyTorch runs a plain eager
+loop with ``torch.set_num_threads(2)`` and ``torch.optim`` defaults; scikit-learn runs with
+``alpha=0`` (no L2 penalty) so its objective is the same loss.
+
+Memory: ``peak MB`` is the child's peak resident set, ``VmHWM`` (what ``ru_maxrss`` measures,
+read from /proc so the parent's memory does not leak in; interpreter, libraries and data included);
+``growth MB`` is that peak minus the resident set just before training starts (what training
+itself adds on top of the loaded data and the imported library).
+
+OpenBLAS: some machines here export ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` for old builds;
+they slow a current NumPy, so every child (all libraries alike) runs with both unset, and the
+kernel each library then uses is printed (threadpoolctl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARIES = ("neuralnet", "torch", "sklearn")
+WORKLOADS = ("mnist", "tiny", "digits", "predict", "import")
+
+# The workloads, exactly as issue 6 states them.
+MNIST = dict(n_train=60_000, n_test=10_000, n_features=784, hidden=(256, 128), n_classes=10,
+             learning_rate=1e-3, batch_size=128, epochs=2)
+TINY = dict(n_train=1000, noise=0.2, hidden=3, learning_rate=1.0, steps=1000)
+DIGITS = dict(hidden=64, learning_rate=1e-3, batch_size=32, epochs=50)
+N_DIGITS_TRAIN = 1347  # load_digits has 1,797 samples; 75% train (train_test_split, stratified)
+PREDICT = dict(one_sample_calls=3000, batch=1024, batch_calls=30)
+
+
+def child_env() -> dict:
+    env = dict(os.environ)
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(name, None)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
+    return env
+
+
+# ----------------------------------------------------------------------------- data (parent)
+def he_weights(sizes, rng):
+    """He-normal input rows and a zero bias row, one absorbed (n_in + 1, n_out) matrix a layer."""
+    import numpy as np
+
+    out = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        w = np.zeros((n_in + 1, n_out), dtype=np.float32)
+        w[:-1] = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        out.append(w)
+    return out
+
+
+def prepare_data(directory: Path, workloads) -> None:
+    """Generate every data set once and save it (float32) for the children to load."""
+    import numpy as np
+    from sklearn.datasets import load_digits, make_classification, make_moons
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(0)
+    if {"mnist", "predict"} & set(workloads):
+        n = MNIST["n_train"] + MNIST["n_test"]
+        X, y = make_classification(
+            n_samples=n, n_features=MNIST["n_features"], n_informative=100, n_redundant=50,
+            n_classes=MNIST["n_classes"], n_clusters_per_class=2, class_sep=2.0, random_state=0,
+        )
+        X = X.astype(np.float32)
+        X /= np.abs(X).max()  # keep inputs in a unit range, like MNIST's scaled pixels
+        k = MNIST["n_train"]
+        save(directory, "mnist", X[:k], y[:k], X[k:], y[k:])
+        sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+        np.savez(directory / "mnist_init.npz", *he_weights(sizes, rng))
+    if "tiny" in workloads:
+        X, y = make_moons(TINY["n_train"], noise=TINY["noise"], random_state=0)
+        Xt, yt = make_moons(TINY["n_train"], noise=TINY["noise"], random_state=1)
+        save(directory, "tiny", X, y, Xt, yt)
+        np.savez(directory / "tiny_init.npz", *he_weights((2, TINY["hidden"], 1), rng))
+    if "digits" in workloads:
+        X, y = load_digits(return_X_y=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X / 16.0, y, test_size=0.25, random_state=0, stratify=y
+        )
+        save(directory, "digits", X_train, y_train, X_test, y_test)
+        np.savez(directory / "digits_init.npz", *he_weights((64, DIGITS["hidden"], 10), rng))
+
+
+def save(directory, name, X, y, X_test, y_test) -> None:
+    import numpy as np
+
+    np.save(directory / f"{name}_X.npy", np.ascontiguousarray(X, dtype=np.float32))
+    np.save(directory / f"{name}_y.npy", np.asarray(y, dtype=np.int64))
+    np.save(directory / f"{name}_Xtest.npy", np.ascontiguousarray(X_test, dtype=np.float32))
+    np.save(directory / f"{name}_ytest.npy", np.asarray(y_test, dtype=np.int64))
+
+
+def load(directory, name):
+    import numpy as np
+
+    return tuple(
+        np.load(directory / f"{name}_{part}.npy") for part in ("X", "y", "Xtest", "ytest")
+    )
+
+
+def load_weights(path):
+    import numpy as np
+
+    with np.load(path) as f:
+        return [f[f"arr_{i}"] for i in range(len(f.files))]
+
+
+# -------------------------------------------------------------------------- children: helpers
+def rss_now_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (``VmHWM``, the high-water mark ``ru_maxrss`` reports).
+
+    Read from /proc rather than ``getrusage``: Linux carries ``ru_maxrss`` over from the forking
+    parent across ``exec``, whereas ``VmHWM`` belongs to the child's own address space.
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("VmHWM not found in /proc/self/status")
+
+
+def blas_kernels() -> list[str]:
+    from threadpoolctl import threadpool_info
+
+    return [
+        f"{i['prefix']} {i.get('version')} {i.get('architecture', '')} x{i['num_threads']}".strip()
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+
+
+# ------------------------------------------------------------------------- children: neuralnet
+def nn_model(sizes, activations, loss, init):
+    from neuralnet import NeuralNet
+
+    shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
+    net = NeuralNet(shapes, activations=activations, loss=loss, seed=0)
+    net.set_weights(init)
+    return net
+
+
+def nn_train(workload, d):
+    import numpy as np
+
+    if workload == "mnist":
+        X, y, Xt, yt = load(d, "mnist")
+        sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+        net = nn_model(sizes, ["relu", "relu", "softmax"], "categorical_crossentropy",
+                       load_weights(d / "mnist_init.npz"))
+        fit = dict(epochs=MNIST["epochs"], batch_size=MNIST["batch_size"], optimizer="adam",
+                   learning_rate=MNIST["learning_rate"])
+    elif workload == "digits":
+        X, y, Xt, yt = load(d, "digits")
+        net = nn_model((64, DIGITS["hidden"], 10), ["relu", "softmax"],
+                       "categorical_crossentropy", load_weights(d / "digits_init.npz"))
+        fit = dict(epochs=DIGITS["epochs"], batch_size=DIGITS["batch_size"], optimizer="adam",
+                   learning_rate=DIGITS["learning_rate"])
+    else:  # tiny: full-batch gradient descent, so no shuffling
+        X, y, Xt, yt = load(d, "tiny")
+        net = nn_model((2, TINY["hidden"], 1), "sigmoid", "binary_crossentropy",
+                       load_weights(d / "tiny_init.npz"))
+        fit = dict(epochs=TINY["steps"], batch_size=len(X), optimizer="sgd",
+                   learning_rate=TINY["learning_rate"], shuffle=False)
+    base = rss_now_mb()
+    start = time.perf_counter()
+    net.fit(X, y, verbose=0, **fit)
+    seconds = time.perf_counter() - start
+    accuracy = float(np.mean(net.predict_classes(Xt) == yt))
+    if workload == "mnist":
+        np.savez(d / "mnist_trained.npz", *net.get_weights())
+    return dict(seconds=seconds, accuracy=accuracy, base_mb=base)
+
+
+def nn_predict(d):
+    X, y, Xt, yt = load(d, "mnist")
+    sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+    net = nn_model(sizes, ["relu", "relu", "softmax"], "categorical_crossentropy",
+                   trained_weights(d))
+    return time_predict(net.predict, Xt[:1], Xt[: PREDICT["batch"]])
+
+
+def trained_weights(d):
+    path = d / "mnist_trained.npz"
+    return load_weights(path if path.exists() else d / "mnist_init.npz")
+
+
+def time_predict(predict, one, batch) -> dict:
+    """Median of per-call times: one sample (latency) and a 1,024-row batch (throughput)."""
+    for _ in range(50):
+        predict(one)
+    per_call = []
+    for _ in range(PREDICT["one_sample_calls"] // 100):
+        start = time.perf_counter()
+        for _ in range(100):
+            predict(one)
+        per_call.append((time.perf_counter() - start) / 100)
+    predict(batch)
+    per_batch = []
+    for _ in range(PREDICT["batch_calls"]):
+        start = time.perf_counter()
+        predict(batch)
+        per_batch.append(time.perf_counter() - start)
+    return dict(seconds=statistics.median(per_call), batch_seconds=statistics.median(per_batch))
+
+
+# ----------------------------------------------------------------------------- children: torch
+def torch_model(sizes, activations, init):
+    import torch
+
+    layers = []
+    for i, (w, act) in enumerate(zip(init, activations, strict=True)):
+        linear = torch.nn.Linear(sizes[i], sizes[i + 1])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w[:-1].T.copy()))
+            linear.bias.copy_(torch.from_numpy(w[-1].copy()))
+        layers.append(linear)
+        if act == "relu":
+            layers.append(torch.nn.ReLU())
+        elif act == "sigmoid":
+            layers.append(torch.nn.Sigmoid())
+    return torch.nn.Sequential(*layers)
+
+
+def torch_train(workload, d):
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    if workload == "tiny":
+        X, y, Xt, yt = load(d, "tiny")
+        model = torch_model((2, TINY["hidden"], 1), ["sigmoid", "sigmoid"],
+                            load_weights(d / "tiny_init.npz"))
+        Xb, yb = torch.from_numpy(X), torch.from_numpy(y.astype("float32"))[:, None]
+        optimizer = torch.optim.SGD(model.parameters(), lr=TINY["learning_rate"])
+        base = rss_now_mb()
+        start = time.perf_counter()
+        for _ in range(TINY["steps"]):
+            optimizer.zero_grad()
+            loss = F.binary_cross_entropy(model(Xb), yb)
+            loss.backward()
+            optimizer.step()
+            running = loss.item()  # what a training loop logs; neuralnet's fit records it too
+        seconds = time.perf_counter() - start
+        with torch.inference_mode():
+            pred = (model(torch.from_numpy(Xt))[:, 0] >= 0.5).numpy()
+    else:
+        cfg = MNIST if workload == "mnist" else DIGITS
+        X, y, Xt, yt = load(d, workload)
+        if workload == "mnist":
+            sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+            acts = ["relu", "relu", "softmax"]
+        else:
+            sizes, acts = (64, DIGITS["hidden"], 10), ["relu", "softmax"]
+        model = torch_model(sizes, acts, load_weights(d / f"{workload}_init.npz"))
+        X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+        n, batch = len(X), cfg["batch_size"]
+        base = rss_now_mb()
+        start = time.perf_counter()
+        for _ in range(cfg["epochs"]):
+            order = torch.randperm(n)
+            running = 0.0
+            for i in range(0, n, batch):
+                idx = order[i : i + batch]
+                optimizer.zero_grad()
+                # cross_entropy fuses log-softmax with the loss, as neuralnet's output delta does.
+                loss = F.cross_entropy(model(X_t[idx]), y_t[idx])
+                loss.backward()
+                optimizer.step()
+                running += loss.item() * len(idx)
+        seconds = time.perf_counter() - start
+        with torch.inference_mode():
+            pred = model(torch.from_numpy(Xt)).argmax(1).numpy()
+    del running
+    return dict(seconds=seconds, accuracy=float((pred == yt).mean()), base_mb=base)
+
+
+def torch_predict(d):
+    import torch
+
+    torch.set_num_threads(2)
+    X, y, Xt, yt = load(d, "mnist")
+    sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+    model = torch_model(sizes, ["relu", "relu", "softmax"], trained_weights(d))
+    model.eval()
+    softmax = torch.nn.Softmax(dim=1)
+
+    def predict(x):
+        # inference_mode is PyTorch's fastest eager inference; the input is already a tensor.
+        with torch.inference_mode():
+            return softmax(model(x))
+
+    return time_predict(predict, torch.from_numpy(Xt[:1]), torch.from_numpy(Xt[: PREDICT["batch"]]))
+
+
+# --------------------------------------------------------------------------- children: sklearn
+def sk_train(workload, d):
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    if workload == "tiny":
+        X, y, Xt, yt = load(d, "tiny")
+        model = MLPClassifier(
+            hidden_layer_sizes=(TINY["hidden"],), activation="logistic", solver="sgd",
+            learning_rate_init=TINY["learning_rate"], momentum=0.0, nesterovs_momentum=False,
+            batch_size=len(X), max_iter=TINY["steps"], alpha=0.0, shuffle=False,
+            tol=0.0, n_iter_no_change=TINY["steps"] + 1, random_state=0,
+        )
+    else:
+        cfg = MNIST if workload == "mnist" else DIGITS
+        X, y, Xt, yt = load(d, workload)
+        hidden = MNIST["hidden"] if workload == "mnist" else (DIGITS["hidden"],)
+        model = MLPClassifier(
+            hidden_layer_sizes=hidden, activation="relu", solver="adam",
+            learning_rate_init=cfg["learning_rate"], batch_size=cfg["batch_size"],
+            max_iter=cfg["epochs"], alpha=0.0, shuffle=True, tol=0.0,
+            n_iter_no_change=cfg["epochs"] + 1, random_state=0,
+        )
+    base = rss_now_mb()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    seconds = time.perf_counter() - start
+    return dict(seconds=seconds, accuracy=float(np.mean(model.predict(Xt) == yt)), base_mb=base)
+
+
+def sk_predict(d):
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X, y, Xt, yt = load(d, "mnist")
+    model = MLPClassifier(hidden_layer_sizes=MNIST["hidden"], max_iter=1, batch_size=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:1000], y[:1000])  # builds the estimator; the weights are then replaced
+    weights = trained_weights(d)
+    model.coefs_ = [w[:-1] for w in weights]
+    model.intercepts_ = [np.ascontiguousarray(w[-1]) for w in weights]
+    return time_predict(model.predict_proba, Xt[:1], Xt[: PREDICT["batch"]])
+
+
+def child_main(library: str, workload: str, directory: str) -> None:
+    d = Path(directory)
+    if workload == "peak":
+        result = matmul_peak()
+    elif workload == "predict":
+        predict = {"neuralnet": nn_predict, "torch": torch_predict, "sklearn": sk_predict}
+        result = predict[library](d)
+    else:
+        train = {"neuralnet": nn_train, "torch": torch_train, "sklearn": sk_train}[library]
+        result = train(workload, d)
+    result["peak_mb"] = peak_rss_mb()
+    if "base_mb" in result:
+        result["growth_mb"] = result["peak_mb"] - result.pop("base_mb")
+    result["blas"] = blas_kernels()
+    if library == "torch":
+        import torch
+
+        result["blas"].append(f"torch MKL={torch.backends.mkl.is_available()} "
+                              f"threads={torch.get_num_threads()}")
+    print(json.dumps(result))
+
+
+def matmul_peak() -> dict:
+    """Best float32 GFLOP/s of a large NumPy matrix product (the machine's practical peak)."""
+    import numpy as np
+
+    n = 2048
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    c = np.empty_like(a)
+    np.matmul(a, b, out=c)
+    best = float("inf")
+    for _ in range(10):
+        start = time.perf_counter()
+        np.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - start)
+    return dict(seconds=best, gflops=2 * n**3 / best / 1e9)
+
+
+# ------------------------------------------------------------------------------------- parent
+def run_child(library: str, workload: str, directory: Path) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", library, workload,
+           str(directory)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def time_import(statement: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], check=True, env=child_env(), cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def mnist_training_flops() -> float:
+    """FLOPs of one mnist training run: forward, weight gradients, input gradients below layer 1."""
+    sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+    pairs = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    per_sample = 2 * sum(pairs) + 2 * sum(pairs) + 2 * sum(pairs[1:])
+    return per_sample * MNIST["n_train"] * MNIST["epochs"]
+
+
+def samples(workload: str) -> int:
+    return {
+        "mnist": MNIST["n_train"] * MNIST["epochs"],
+        "tiny": TINY["n_train"] * TINY["steps"],
+        "digits": N_DIGITS_TRAIN * DIGITS["epochs"],
+        "predict": 1,
+    }[workload]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds, fewer import runs")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (default 5, quick 2)")
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
+    parser.add_argument("--json", type=Path, help="also write every raw measurement here")
+    parser.add_argument("--child", nargs=3, metavar=("LIBRARY", "WORKLOAD", "DIR"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", nargs="+", metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.prepare:
+        prepare_data(Path(args.prepare[0]), args.prepare[1:])
+        return 0
+    if args.child:
+        child_main(*args.child)
+        return 0
+
+    repeats = args.repeats or (2 if args.quick else 5)
+    libraries = ["neuralnet"] + [lib for lib in args.libraries if lib != "neuralnet"]
+    train_like = [w for w in args.workloads if w != "import"]
+    raw: dict = {w: {lib: [] for lib in libraries} for w in train_like}
+    imports: dict = {"numpy": [], "neuralnet": []}
+    peaks, loads = [], []
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="neuralnet-bench-") as tmp:
+        directory = Path(tmp)
+        start = time.perf_counter()
+        # In a child, so this process stays small (every run forks from it).
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--prepare", str(directory),
+                        *args.workloads], check=True, env=child_env(), cwd=ROOT)
+        print(f"data generated in {time.perf_counter() - start:.1f} s", flush=True)
+        if "predict" in args.workloads and "mnist" not in args.workloads:
+            run_child("neuralnet", "mnist", directory)  # trains the network predict measures
+        kernels = {}
+        for r in range(repeats):
+            order = libraries[r % len(libraries):] + libraries[: r % len(libraries)]
+            if "mnist" in args.workloads:
+                peaks.append(run_child("neuralnet", "peak", directory)["gflops"])
+            for workload in train_like:
+                for lib in order:
+                    result = run_child(lib, workload, directory)
+                    kernels[lib] = result.pop("blas")
+                    raw[workload][lib].append(result)
+            if "import" in args.workloads:
+                n_import = 5 if args.quick else 10
+                for _ in range(n_import):
+                    imports["numpy"].append(time_import("import numpy"))
+                    imports["neuralnet"].append(time_import("import neuralnet"))
+            loads.append(os.getloadavg()[0])
+            print(f"round {r + 1}/{repeats} done (1-minute load average {loads[-1]:.2f} "
+                  f"on {os.cpu_count()} cores)", flush=True)
+    report(raw, imports, peaks, kernels, libraries)
+    print(f"load average (1 min) after each round: {', '.join(f'{x:.2f}' for x in loads)}; "
+          "other people's jobs share these cores, so compare the paired ratios, not raw times.")
+    if args.json:
+        args.json.write_text(json.dumps({"raw": raw, "imports": imports, "peaks": peaks,
+                                         "kernels": kernels, "loads": loads}, indent=1))
+    return 0
+
+
+def paired(runs, torch_runs, key: str) -> list[float]:
+    """Ratios ``run / torch run`` of ``key``, round by round."""
+    return [a[key] / max(b[key], 1e-12) for a, b in zip(runs, torch_runs, strict=True)]
+
+
+def report(raw, imports, peaks, kernels, libraries) -> None:
+    median = statistics.median
+    print()
+    print("| workload | library | median time | samples/s | test accuracy | peak MB | growth MB "
+          "| time ÷ PyTorch (paired; median [min, max]) |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for workload, by_lib in raw.items():
+        torch_runs = by_lib.get("torch", [])
+        for lib in libraries:
+            runs = by_lib[lib]
+            if not runs:
+                continue
+            t = median(r["seconds"] for r in runs)
+            if workload == "predict":
+                time_cell = f"{t * 1e6:.0f} µs (1 sample)"
+                per_batch = median(r["batch_seconds"] for r in runs)
+                rate = f"{PREDICT['batch'] / per_batch:,.0f} (1,024-batch)"
+                accuracy = "–"
+            else:
+                time_cell = f"{t:.3f} s"
+                rate = f"{samples(workload) / t:,.0f}"
+                accuracy = f"{median(r['accuracy'] for r in runs):.4f}"
+            has_growth = "growth_mb" in runs[0]
+            growth = f"{median(r['growth_mb'] for r in runs):.0f}" if has_growth else "–"
+            ratio = "–"
+            if torch_runs and lib != "torch":
+                ratios = paired(runs, torch_runs, "seconds")
+                ratio = f"{median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}]"
+                if workload == "predict":
+                    batch_ratio = median(paired(runs, torch_runs, "batch_seconds"))
+                    ratio += f"; 1,024-batch {batch_ratio:.2f}"
+                if has_growth:
+                    ratio += (f"; memory peak {median(paired(runs, torch_runs, 'peak_mb')):.2f}, "
+                              f"growth {median(paired(runs, torch_runs, 'growth_mb')):.2f}")
+            print(f"| {workload} | {lib} | {time_cell} | {rate} | {accuracy} "
+                  f"| {median(r['peak_mb'] for r in runs):.0f} | {growth} | {ratio} |")
+    if imports["numpy"]:
+        a, b = median(imports["neuralnet"]), median(imports["numpy"])
+        print(f"| import | neuralnet | {a * 1e3:.1f} ms | | | | | numpy alone {b * 1e3:.1f} ms; "
+              f"neuralnet - numpy = {(a - b) * 1e3:+.1f} ms ({len(imports['numpy'])} runs each) |")
+    if peaks and raw.get("mnist", {}).get("neuralnet"):
+        flops = mnist_training_flops()
+        print()
+        print(f"mnist training: {flops / 1e9:.1f} GFLOP per run (forward, weight gradients, "
+              f"input gradients of layers 2-3)")
+        for lib in libraries:
+            if raw["mnist"][lib]:
+                t = median(r["seconds"] for r in raw["mnist"][lib])
+                print(f"  {lib:9s} {flops / t / 1e9:6.1f} GFLOP/s")
+        print(f"  float32 matmul peak (NumPy, 2048x2048, best of 10, median over rounds): "
+              f"{median(peaks):.1f} GFLOP/s")
+    print()
+    print("BLAS in the children (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset):")
+    for lib, info in kernels.items():
+        print(f"  {lib}: {'; '.join(info)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,20 @@
-"""The ``neuralnet`` command line: ``neuralnet train`` trains on a built-in dataset and reports."""
+"""The ``neuralnet`` command line.
+
+    neuralnet train [--dataset NAME | --data FILE.csv --target COLUMN] [--save MODEL.npz]
+    neuralnet predict MODEL.npz --input FILE.csv [--output PREDICTIONS.csv]
+    neuralnet evaluate MODEL.npz --input FILE.csv --target COLUMN
+    neuralnet info MODEL.npz
+
+CSV files have a header row and numeric columns. A model trained here remembers its feature
+columns (by name) and the scaling it applied, so ``predict`` and ``evaluate`` take the same kind
+of file. Every error is one line on stderr and a non-zero exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -89,28 +101,147 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="DIR", default=None,
                        help="write the loss curve (and, for 2-D data, the decision boundary) "
                        "as PNGs into DIR (needs matplotlib)")
+    train.add_argument("--data", metavar="FILE.csv",
+                       help="train on a CSV file (header row, numeric columns) instead of --dataset")
+    train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
+    train.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
+                       help="auto (default): classification when the target holds whole numbers "
+                       f"0..{_MAX_AUTO_CLASSES - 1}, regression otherwise")
+    train.add_argument("--save", metavar="MODEL.npz", help="save the trained model to this file")
+
+    predict = sub.add_parser("predict", help="write a saved model's predictions for a CSV file",
+                             description="Predict with a saved model; writes CSV to stdout or "
+                             "--output. Classifiers give the class and its probabilities.")
+    predict.add_argument("model", metavar="MODEL.npz")
+    predict.add_argument("--input", required=True, metavar="FILE.csv")
+    predict.add_argument("--output", metavar="FILE.csv", help="default: standard output")
+
+    evaluate = sub.add_parser("evaluate", help="report a saved model's loss and accuracy on a CSV",
+                              description="Evaluate a saved model on a CSV file with targets.")
+    evaluate.add_argument("model", metavar="MODEL.npz")
+    evaluate.add_argument("--input", required=True, metavar="FILE.csv")
+    evaluate.add_argument("--target", required=True, metavar="COLUMN")
+
+    info = sub.add_parser("info", help="show a saved model's layers, shapes and parameters",
+                          description="Summarise a saved model file.")
+    info.add_argument("model", metavar="MODEL.npz")
     return parser
+
+
+# Whole-number targets with at most this many classes are taken for labels by --task auto.
+_MAX_AUTO_CLASSES = 20
+
+
+def _read_csv(path: str) -> tuple[list[str], np.ndarray]:
+    """Return the header and the numeric rows of a CSV file; errors name the line and column."""
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValueError(f"{path} is empty; expected a header row and numeric rows.")
+    header = [name.strip() for name in rows[0]]
+    if len(set(header)) != len(header):
+        duplicated = sorted({n for n in header if header.count(n) > 1})
+        raise ValueError(f"{path}: the header names column(s) {duplicated} more than once.")
+    if len(rows) == 1:
+        raise ValueError(f"{path} has a header but no data rows.")
+    values = np.empty((len(rows) - 1, len(header)))
+    for i, row in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise ValueError(
+                f"{path}: data row {i + 1} has {len(row)} values, but the header has "
+                f"{len(header)} columns."
+            )
+        for j, cell in enumerate(row):
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                values[i, j] = np.nan
+            if not np.isfinite(values[i, j]):
+                raise ValueError(
+                    f"{path}: data row {i + 1}, column {header[j]!r} holds {cell.strip()!r}, "
+                    "not a finite number; every column must be numeric."
+                )
+    return header, values
+
+
+def _columns(path: str, header: list[str], names: list[str]) -> list[int]:
+    missing = [n for n in names if n not in header]
+    if missing:
+        shown = ", ".join(map(repr, missing[:5])) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise ValueError(
+            f"{path} has no column(s) {shown}; its columns are: {', '.join(header)}."
+        )
+    return [header.index(n) for n in names]
+
+
+def _features_and_target(path: str, model_metadata: dict | None, target: str | None):
+    """Return ``X`` (the model's feature columns, scaled as in training), ``y`` and the names."""
+    header, values = _read_csv(path)
+    y = values[:, _columns(path, header, [target])[0]] if target is not None else None
+    meta = model_metadata or {}
+    names = meta.get("feature_names") or [n for n in header if n != target]
+    X = values[:, _columns(path, header, names)]
+    if "scaling" in meta:
+        X = (X - np.asarray(meta["scaling"]["mean"])) / np.asarray(meta["scaling"]["scale"])
+    return X, y, names
+
+
+def _scaling(X_train: np.ndarray) -> dict:
+    """The per-column mean and standard deviation of the training features (1 where constant)."""
+    std = X_train.std(axis=0)
+    std[std == 0] = 1.0
+    return {"mean": X_train.mean(axis=0).tolist(), "scale": std.tolist()}
+
+
+def _is_classification(y: np.ndarray, task: str) -> bool:
+    if task != "auto":
+        if task == "classification" and not (np.all(y == np.round(y)) and y.min() >= 0):
+            raise ValueError(
+                "--task classification needs class labels 0, 1, 2, ... in the target column; "
+                f"received values from {y.min():g} to {y.max():g}."
+            )
+        return task == "classification"
+    return bool(np.all(y == np.round(y)) and y.min() >= 0 and y.max() < _MAX_AUTO_CLASSES)
 
 
 def _train(args: argparse.Namespace) -> int:
     from neuralnet import NeuralNet
 
-    X, y = datasets.load(args.dataset, seed=args.seed)
+    if args.data is not None:
+        if args.target is None:
+            raise ValueError("--data needs --target COLUMN: the column to predict.")
+        X, y, feature_names = _features_and_target(args.data, None, args.target)
+        source = args.data
+    else:
+        if args.target is not None:
+            raise ValueError("--target names a column of a CSV file given with --data.")
+        X, y = datasets.load(args.dataset, seed=args.seed)
+        feature_names = [f"x{j}" for j in range(X.shape[1])]
+        source = args.dataset
+    classify = _is_classification(y, args.task)
     X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, args.test_size, args.seed)
-    X_train, X_test = datasets.standardize(X_train, X_test)
-    n_classes = int(y.max()) + 1
+    scaling = _scaling(X_train)
+    X_train, X_test = ((A - scaling["mean"]) / np.asarray(scaling["scale"]) for A in (X_train, X_test))
+    n_classes = int(y.max()) + 1 if classify else 0
     binary = n_classes <= 2
-    sizes = (X.shape[1], *args.hidden, 1 if binary else n_classes)
-    shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
-    activations = [args.activation] * (len(shapes) - 1) + ["sigmoid" if binary else "softmax"]
-    model = NeuralNet(
-        shapes,
-        activations=activations,
-        loss="binary_crossentropy" if binary else "categorical_crossentropy",
-        seed=args.seed,
+    n_out = 1 if binary else n_classes
+    out_activation, loss = (
+        ("sigmoid", "binary_crossentropy") if classify and binary
+        else ("softmax", "categorical_crossentropy") if classify else ("linear", "mse")
     )
+    sizes = (X.shape[1], *args.hidden, n_out)
+    shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
+    activations = [args.activation] * (len(shapes) - 1) + [out_activation]
+    model = NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed)
+    model.metadata = {
+        "feature_names": feature_names,
+        "target": args.target or "label",
+        "scaling": scaling,
+    }
     print(
-        f"Training {'-'.join(map(str, sizes))} on {args.dataset!r} "
+        f"Training {'-'.join(map(str, sizes))} on {source!r} "
         f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs"
     )
     start = time.perf_counter()
@@ -121,8 +252,12 @@ def _train(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     train, test = model.evaluate(X_train, y_train), model.evaluate(X_test, y_test)
     print(f"final loss      {history.history['loss'][-1]:.4f}")
-    print(f"train accuracy  {train['accuracy']:.2%}")
-    print(f"test accuracy   {test['accuracy']:.2%}")
+    if classify:
+        print(f"train accuracy  {train['accuracy']:.2%}")
+        print(f"test accuracy   {test['accuracy']:.2%}")
+    else:
+        print(f"train loss      {train['loss']:.4f}")
+        print(f"test loss       {test['loss']:.4f}")
     print(f"trained in      {elapsed:.2f} s")
     if args.plot is not None:
         from neuralnet import plot
@@ -131,15 +266,98 @@ def _train(args: argparse.Namespace) -> int:
             args.plot, model, history, np.vstack([X_train, X_test]), np.concatenate([y_train, y_test])
         ):
             print(f"wrote           {path}")
+    if args.save is not None:
+        model.save(args.save)
+        print(f"saved model to  {args.save}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from neuralnet import io
+
+    model = io.load(args.model)
+    X, _, _ = _features_and_target(args.input, model.metadata, None)
+    outputs = model.predict(X)
+    k = model.n_outputs
+    if model._is_classifier():
+        classes = model.predict_classes(X)
+        if k == 1:
+            header, rows = ["class", "probability"], np.column_stack([classes, outputs[:, 0]])
+        elif model._is_multilabel_or_binary():
+            header = [f"class_{j}" for j in range(k)] + [f"probability_{j}" for j in range(k)]
+            rows = np.column_stack([classes, outputs])
+        else:
+            header = ["class"] + [f"probability_{j}" for j in range(k)]
+            rows = np.column_stack([classes, outputs])
+        n_labels = len(header) - k
+    else:
+        target = model.metadata.get("target", "prediction")
+        header = [target] if k == 1 else [f"{target}_{j}" for j in range(k)]
+        rows, n_labels = outputs, 0
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([str(int(v)) for v in row[:n_labels]]
+                            + [f"{float(v):.9g}" for v in row[n_labels:]])
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from neuralnet import io
+
+    model = io.load(args.model)
+    X, y, _ = _features_and_target(args.input, model.metadata, args.target)
+    for name, value in model.evaluate(X, y).items():
+        print(f"{name:<9} {value:.2%}" if name == "accuracy" else f"{name:<9} {value:.4f}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from neuralnet import io
+
+    model = io.load(args.model)
+    header, _ = io._read_archive(io._check_path(args.model))
+    print(f"{args.model}: neuralnet model, format version {header['format_version']}, "
+          f"written by neuralnet {header['neuralnet_version']}")
+    rows = [("#", "layer", "weights", "activation", "params")]
+    for i, layer in enumerate(model.layers):
+        if layer.weights is None:
+            rows.append((str(i), repr(layer), "-", "-", "0"))
+        else:
+            n_in, n_out = layer.weights.shape
+            rows.append((str(i), f"FullyConnectedLayer({layer.n_in} -> {layer.n_out})",
+                         f"({n_in}, {n_out})", layer.activation.name, f"{layer.weights.size:,}"))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"total params: {model.n_params:,}  (the bias is the last row of each weight matrix)")
+    print(f"loss: {model.loss_fn.name}   dtype: {model.dtype.name}   epochs trained: {model.epoch}")
+    print(f"optimizer: {model.optimizer!r}" if model.optimizer else "optimizer: none (untrained)")
+    meta = model.metadata
+    if meta.get("feature_names"):
+        print(f"features: {', '.join(meta['feature_names'])}   target: {meta.get('target', '?')}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train}[args.command](args)
-    except (ValueError, TypeError, ImportError, FloatingPointError, OSError) as exc:
-        print(f"neuralnet {args.command}: error: {exc}", file=sys.stderr)
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "info": _info}[
+            args.command
+        ](args)
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): point stdout at devnull so the
+        # interpreter's final flush does not fail too (the recipe in Python's signal docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (ValueError, TypeError, ImportError, ArithmeticError, RuntimeError, OSError) as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the exception held
+        print(f"neuralnet {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

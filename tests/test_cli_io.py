@@ -1,0 +1,276 @@
+"""The command line on files: train on a CSV, save, predict, evaluate, info; one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuralnet
+from neuralnet import NeuralNet
+from neuralnet.cli import main
+
+
+def _write_csv(path, header, rows) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def binary_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.round(rng.normal(size=(200, 3)), 6)  # exactly what the CSV holds
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    path = tmp_path / "data.csv"
+    # The target sits between the features: columns are picked by name, not position.
+    _write_csv(path, ["a", "label", "b", "c"],
+               [[f"{r[0]:.6f}", t, f"{r[1]:.6f}", f"{r[2]:.6f}"] for r, t in zip(X, y)])
+    return path, X, y
+
+
+@pytest.fixture
+def trained(binary_csv, tmp_path, capsys):
+    path, X, y = binary_csv
+    model_path = tmp_path / "model.npz"
+    assert main(["train", "--data", str(path), "--target", "label", "--epochs", "40",
+                 "--quiet", "--save", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    return model_path, out
+
+
+def _error(capsys, argv, code=1) -> str:
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    return captured.err
+
+
+# ------------------------------------------------------------------------- train
+def test_train_on_a_csv_saves_a_model_that_remembers_its_columns(trained, binary_csv):
+    model_path, out = trained
+    assert "Training 3-16-16-1 on" in out and "(160 train / 40 test samples)" in out
+    test_accuracy = float(out.split("test accuracy")[1].split("%")[0])
+    assert test_accuracy > 85
+    assert f"saved model to  {model_path}" in out
+    model = neuralnet.load(model_path)
+    assert model.epoch == 40 and model.loss_fn.name == "binary_crossentropy"
+    assert model.metadata["feature_names"] == ["a", "b", "c"]
+    assert model.metadata["target"] == "label"
+    assert len(model.metadata["scaling"]["mean"]) == 3
+
+
+def test_train_on_a_csv_with_a_real_valued_target_is_regression(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2))
+    _write_csv(tmp_path / "r.csv", ["x", "z", "price"],
+               [[a, b, 3 * a - b + 0.25] for a, b in X])
+    assert main(["train", "--data", str(tmp_path / "r.csv"), "--target", "price", "--epochs", "60",
+                 "--learning-rate", "0.02", "--activation", "relu", "--quiet", "--save", str(tmp_path / "r.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "test loss" in out and "accuracy" not in out
+    model = neuralnet.load(tmp_path / "r.npz")
+    assert model.loss_fn.name == "mse" and model.output_activation.name == "linear"
+    assert float(out.split("test loss")[1].split()[0]) < 0.5
+
+
+def test_train_task_option_overrides_the_guess(tmp_path, capsys):
+    _write_csv(tmp_path / "c.csv", ["x", "count"], [[i / 10, i % 3] for i in range(30)])
+    assert main(["train", "--data", str(tmp_path / "c.csv"), "--target", "count", "--epochs", "2",
+                 "--quiet", "--task", "regression", "--save", str(tmp_path / "c.npz")]) == 0
+    assert neuralnet.load(tmp_path / "c.npz").loss_fn.name == "mse"
+    _write_csv(tmp_path / "s.csv", ["x", "class"], [[i / 10, i % 4] for i in range(30)])
+    assert main(["train", "--data", str(tmp_path / "s.csv"), "--target", "class", "--epochs", "2",
+                 "--quiet", "--save", str(tmp_path / "s.npz")]) == 0
+    assert neuralnet.load(tmp_path / "s.npz").n_outputs == 4  # softmax over labels 0..3
+    err = _error(capsys, ["train", "--data", str(tmp_path / "c.csv"), "--target", "x",
+                          "--task", "classification"])
+    assert "--task classification needs class labels 0, 1, 2, ... in the target column" in err
+
+
+def test_train_on_the_builtin_dataset_can_save(tmp_path, capsys):
+    assert main(["train", "--epochs", "3", "--quiet", "--save", str(tmp_path / "m.npz")]) == 0
+    model = neuralnet.load(tmp_path / "m.npz")
+    assert model.metadata["feature_names"] == ["x0", "x1"] and model.epoch == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--data", "{csv}"], "--data needs --target COLUMN: the column to predict."),
+        (["--target", "label"], "--target names a column of a CSV file given with --data."),
+        (["--data", "{csv}", "--target", "price"],
+         "data.csv has no column(s) 'price'; its columns are: a, label, b, c."),
+        (["--data", "{dir}/missing.csv", "--target", "y"], "No such file or directory"),
+    ],
+)
+def test_train_errors_are_one_line(binary_csv, capsys, argv, message):
+    path, _, _ = binary_csv
+    argv = [a.format(csv=path, dir=path.parent) for a in argv]
+    assert message in _error(capsys, ["train", "--quiet", "--epochs", "1", *argv])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty; expected a header row and numeric rows."),
+        ("a,b\n", "has a header but no data rows."),
+        ("a,b\n1,2\n3\n", "data row 2 has 1 values, but the header has 2 columns."),
+        ("a,b\n1,2\n3,abc\n", "data row 2, column 'b' holds 'abc', not a finite number"),
+        ("a,b\n1,\n", "data row 1, column 'b' holds '', not a finite number"),
+        ("a,b\n1,nan\n", "column 'b' holds 'nan', not a finite number"),
+        ("a,a\n1,2\n", "the header names column(s) ['a'] more than once."),
+    ],
+)
+def test_bad_csv_files_get_a_one_line_error(tmp_path, capsys, content, message):
+    (tmp_path / "bad.csv").write_text(content)
+    err = _error(capsys, ["train", "--data", str(tmp_path / "bad.csv"), "--target", "b"])
+    assert message in err and err.startswith("neuralnet train: error: ")
+
+
+# ----------------------------------------------------------------------- predict
+def test_predict_writes_classes_and_probabilities_to_stdout(trained, binary_csv, capsys):
+    model_path, _ = trained
+    path, X, y = binary_csv
+    assert main(["predict", str(model_path), "--input", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "class,probability" and len(lines) == 201
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    model = neuralnet.load(model_path)
+    scaling = model.metadata["scaling"]
+    expected = model.predict((X - scaling["mean"]) / np.asarray(scaling["scale"]))[:, 0]
+    np.testing.assert_allclose(rows[:, 1], expected, rtol=1e-6)
+    np.testing.assert_array_equal(rows[:, 0], (expected >= 0.5).astype(int))
+    assert (rows[:, 0] == y).mean() > 0.85
+
+
+def test_predict_to_a_file_and_without_the_target_column(trained, binary_csv, tmp_path, capsys):
+    model_path, _ = trained
+    _, X, _ = binary_csv
+    _write_csv(tmp_path / "new.csv", ["c", "b", "a"], [[r[2], r[1], r[0]] for r in X[:5]])
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(model_path), "--input", str(tmp_path / "new.csv"),
+                 "--output", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert out.read_text().splitlines()[0] == "class,probability"
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_predict_with_a_model_saved_from_python_uses_every_column(tmp_path, capsys):
+    model = NeuralNet(((2, 3), (3, 3)), activations=["tanh", "softmax"],
+                      loss="categorical_crossentropy", seed=0)
+    model.save(tmp_path / "m.npz")
+    _write_csv(tmp_path / "x.csv", ["p", "q"], [[0.5, -1.0], [2.0, 0.0]])
+    assert main(["predict", str(tmp_path / "m.npz"), "--input", str(tmp_path / "x.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "class,probability_0,probability_1,probability_2"
+    proba = model.predict([[0.5, -1.0], [2.0, 0.0]])
+    for line, p in zip(lines[1:], proba, strict=True):
+        values = [float(v) for v in line.split(",")]
+        assert values[0] == p.argmax()
+        np.testing.assert_allclose(values[1:], p, rtol=1e-6)
+
+
+def test_predict_regression_names_the_column_after_the_target(tmp_path, capsys):
+    model = NeuralNet(((2, 1),), activations="linear", loss="mse", seed=0)
+    model.metadata = {"target": "price"}
+    model.save(tmp_path / "m.npz")
+    _write_csv(tmp_path / "x.csv", ["p", "q"], [[1, 2]])
+    assert main(["predict", str(tmp_path / "m.npz"), "--input", str(tmp_path / "x.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "price"
+    assert float(lines[1]) == pytest.approx(float(model.predict([[1, 2]])[0, 0]), rel=1e-6)
+
+
+def test_predict_errors_are_one_line(trained, binary_csv, tmp_path, capsys):
+    model_path, _ = trained
+    path, _, _ = binary_csv
+    _write_csv(tmp_path / "other.csv", ["a", "b"], [[1, 2]])
+    assert "other.csv has no column(s) 'c'; its columns are: a, b." in _error(
+        capsys, ["predict", str(model_path), "--input", str(tmp_path / "other.csv")])
+    (tmp_path / "junk.npz").write_bytes(b"not a model")
+    assert "Cannot load" in _error(capsys, ["predict", str(tmp_path / "junk.npz"),
+                                            "--input", str(path)])
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(model_path.read_bytes()[:300])
+    assert "corrupted or truncated" in _error(capsys, ["predict", str(truncated),
+                                                       "--input", str(path)])
+    model = NeuralNet(((5, 1),), seed=0)  # no feature names: every column is a feature
+    model.save(tmp_path / "five.npz")
+    assert "X has 4 features, but the network's first layer expects 5." in _error(
+        capsys, ["predict", str(tmp_path / "five.npz"), "--input", str(path)])
+
+
+def test_predict_needs_its_input(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", "model.npz"])
+    assert exc.value.code == 2
+    assert "the following arguments are required: --input" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- evaluate
+def test_evaluate_reports_loss_and_accuracy(trained, binary_csv, capsys):
+    model_path, _ = trained
+    path, _, _ = binary_csv
+    assert main(["evaluate", str(model_path), "--input", str(path), "--target", "label"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("loss") and out[1].startswith("accuracy")
+    assert float(out[1].split()[1].rstrip("%")) > 85
+
+
+def test_evaluate_errors_are_one_line(trained, binary_csv, tmp_path, capsys):
+    model_path, _ = trained
+    path, _, _ = binary_csv
+    assert "data.csv has no column(s) 'nope'" in _error(
+        capsys, ["evaluate", str(model_path), "--input", str(path), "--target", "nope"])
+    _write_csv(tmp_path / "labels.csv", ["a", "b", "c", "label"], [[0, 0, 0, 2]])
+    assert "y must hold labels in {0, 1} for binary_crossentropy" in _error(
+        capsys, ["evaluate", str(model_path), "--input", str(tmp_path / "labels.csv"),
+                 "--target", "label"])
+
+
+# -------------------------------------------------------------------------- info
+def test_info_prints_the_summary(trained, capsys):
+    model_path, _ = trained
+    assert main(["info", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "format version 1" in out and f"neuralnet {neuralnet.__version__}" in out
+    assert "FullyConnectedLayer(3 -> 16)" in out and "(4, 16)" in out
+    assert "FullyConnectedLayer(16 -> 1)" in out and "sigmoid" in out
+    assert "total params: 353" in out
+    assert "epochs trained: 40" in out and "features: a, b, c   target: label" in out
+
+
+def test_info_shows_dropout_layers(tmp_path, capsys):
+    model = NeuralNet([neuralnet.Dense(2, 4, "relu"), neuralnet.Dropout(0.5),
+                       neuralnet.Dense(4, 1)], seed=0)
+    model.save(tmp_path / "d.npz")
+    assert main(["info", str(tmp_path / "d.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "Dropout(0.5)" in out and "optimizer: none (untrained)" in out
+
+
+def test_info_errors_are_one_line(tmp_path, capsys):
+    assert "Cannot load" in _error(capsys, ["info", str(tmp_path / "missing.npz")])
+    (tmp_path / "m.csv").write_text("a,b\n1,2\n")
+    assert "not a neuralnet model file" in _error(capsys, ["info", str(tmp_path / "m.csv")])
+
+
+def test_python_dash_m_reports_a_bad_model_file_in_one_line(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 broken")
+    # Run the neuralnet under test, not whichever one the interpreter has installed.
+    env = {**os.environ, "PYTHONPATH": str(Path(neuralnet.__file__).parents[1])}
+    result = subprocess.run(
+        [sys.executable, "-m", "neuralnet", "info", str(tmp_path / "bad.npz")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("neuralnet info: error: Cannot load")
+    assert "corrupted or truncated" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -1,8 +1,25 @@
 """neuralnet: dense neural networks from scratch in NumPy, with the bias absorbed into the weights."""
 
-from neuralnet import activations, initializers, losses, metrics, optimizers
+from neuralnet import (
+    activations,
+    callbacks,
+    initializers,
+    losses,
+    metrics,
+    optimizers,
+    schedules,
+)
 from neuralnet.activations import leaky_relu, linear, relu, sigmoid, softmax, tanh
-from neuralnet.callbacks import Callback, History
+from neuralnet.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 from neuralnet.io import load
 from neuralnet.layers import (
     Dense,
@@ -16,6 +33,7 @@ from neuralnet.layers import (
 from neuralnet.losses import binary_crossentropy, categorical_crossentropy, mse
 from neuralnet.model import NeuralNet, TrainingDivergedError
 from neuralnet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
+from neuralnet.schedules import CosineDecay, ExponentialDecay, StepDecay
 
 __version__ = "0.1.0"
 
@@ -44,11 +62,22 @@ __all__ = [
     "AdamW",
     "RMSprop",
     "Adagrad",
+    "StepDecay",
+    "ExponentialDecay",
+    "CosineDecay",
     "Callback",
     "History",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "TerminateOnNaN",
+    "CSVLogger",
+    "LearningRateScheduler",
+    "ReduceLROnPlateau",
     "activations",
+    "callbacks",
     "initializers",
     "losses",
     "metrics",
     "optimizers",
+    "schedules",
 ]

@@ -311,6 +311,44 @@ class NeuralNet:
 
         return io.load(path)
 
+    def summary(self, print_fn=print) -> str:
+        """Print and return a table of the layers, their absorbed weight shapes and parameters.
+
+        Each dense layer holds ``(n_in + 1) * n_out`` parameters: its ``(n_in + 1, n_out)``
+        weights, the last row the bias. ``print_fn=None`` only returns the table.
+        """
+        self._check_bound()
+        show_l2 = any(l.l2 for l in self._dense)
+        header = ["#", "Layer", "Activation", "Weights (n_in + 1, n_out)", "Params"]
+        header += ["L2"] if show_l2 else []
+        rows = []
+        for i, layer in enumerate(self.layers):
+            if layer.weights is not None:
+                cells = [str(i), type(layer).__name__, layer.activation.name,
+                         str(layer.weights.shape), f"{layer.n_params:,}"]
+                cells += [f"{layer.l2:g}" if layer.l2 else "-"] if show_l2 else []
+            else:
+                cells = [str(i), repr(layer), "-", "-", "0"] + (["-"] if show_l2 else [])
+            rows.append(cells)
+        widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+        numeric = {0, 4}  # right-aligned columns
+
+        def line(cells):
+            return "  ".join(c.rjust(w) if j in numeric else c.ljust(w)
+                             for j, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+        rule = "-" * len(line(header))
+        sizes = [self.n_features] + [l.n_out for l in self._dense]
+        text = "\n".join([
+            f"NeuralNet {'-'.join(map(str, sizes))}: loss {self.loss_fn.name}, "
+            f"dtype {self.dtype.name}",
+            rule, line(header), rule, *map(line, rows), rule,
+            f"Total params: {self.n_params:,}",
+        ])
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
     # ------------------------------------------------------------- propagation
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         X = as_float_array(X, name, self.dtype, ndim=(1, 2))
@@ -562,13 +600,28 @@ class NeuralNet:
                 )
 
         schedule = learning_rate if callable(learning_rate) else None
+        if learning_rate is not None and schedule is None:
+            learning_rate = _optimizers._check_number(learning_rate, "learning_rate", low_open=True)
         self.optimizer = self._resolve_optimizer(optimizer, None if schedule else learning_rate)
+        if schedule is None and learning_rate is None:
+            schedule = self.optimizer.schedule
         # Metrics cost a pass over the data each epoch: computed only when asked for.
         metric_fns = self._metric_fns(metrics) if metrics is not None else {}
 
         history = History()
         history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X)}
         callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    "Received an invalid value in `callbacks`, expected Callback instances "
+                    f"(neuralnet.callbacks). Received: {cb!r} of type {type(cb).__name__}"
+                )
+        if verbose not in (0, 1, 2):
+            raise ValueError(
+                "Received an invalid value for `verbose`, expected 0 (silent), 1 (progress bar) "
+                f"or 2 (one line per epoch). Received: verbose={verbose!r}"
+            )
         if verbose:
             from neuralnet.progress import ProgressLogger
 
@@ -592,7 +645,10 @@ class NeuralNet:
         for _ in range(epochs):
             epoch = self.epoch
             if schedule is not None:
-                self.optimizer.learning_rate = float(schedule(epoch))
+                self.optimizer.learning_rate = _optimizers._check_number(
+                    schedule(epoch), f"learning_rate (the schedule's value at epoch {epoch})",
+                    low_open=True,
+                )
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             # The weights to fall back to if this epoch diverges: one copy per epoch is cheap.
@@ -615,7 +671,15 @@ class NeuralNet:
                     if self.optimizer.iterations == first_iteration:
                         # Not one update yet: the data overflow the initial weights.
                         self._check_finite(batch_loss, "loss", X)
-                    self._diverged(epoch, f"the loss became {batch_loss} in batch {batch}", last_good)
+                    # A listener such as TerminateOnNaN may stop cleanly; the update is skipped.
+                    for cb in batch_listeners:
+                        cb.on_batch_end(batch, {"loss": batch_loss, "size": m})
+                    if not self.stop_training:
+                        self._diverged(
+                            epoch, f"the loss became {batch_loss} in batch {batch}", last_good
+                        )
+                    total = float("nan")
+                    break
                 total += batch_loss * (m if wb is None else wb.sum())
                 self._backward(tb, wb)
                 if clipvalue is not None:

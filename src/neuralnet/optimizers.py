@@ -11,6 +11,8 @@ current value at the start of each epoch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from neuralnet._registry import lookup
@@ -36,7 +38,13 @@ class Optimizer:
 
     name = ""
 
-    def __init__(self, learning_rate: float, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, learning_rate: float | Callable[[int], float], weight_decay: float = 0.0
+    ) -> None:
+        # A schedule (callable epoch -> rate) is kept; fit sets the rate from it each epoch.
+        self.schedule = learning_rate if callable(learning_rate) else None
+        if self.schedule is not None:
+            learning_rate = self.schedule(0)
         self.learning_rate = _check_number(learning_rate, "learning_rate", low_open=True)
         self.weight_decay = _check_number(weight_decay, "weight_decay")
         self.state: dict[int, dict] = {}
@@ -62,8 +70,11 @@ class Optimizer:
         return g
 
     def get_config(self) -> dict:
-        return {"name": self.name, **{k: v for k, v in vars(self).items()
-                                      if k not in ("state", "iterations")}}
+        config = {k: v for k, v in vars(self).items()
+                  if k not in ("state", "iterations", "schedule")}
+        if self.schedule is not None:
+            config["learning_rate"] = self.schedule
+        return {"name": self.name, **config}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
@@ -83,7 +94,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 0.01,
+        learning_rate: float | Callable[[int], float] = 0.01,
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
@@ -126,7 +137,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 1e-3,
+        learning_rate: float | Callable[[int], float] = 1e-3,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
@@ -179,7 +190,7 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        learning_rate: float = 1e-3,
+        learning_rate: float | Callable[[int], float] = 1e-3,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
@@ -201,7 +212,7 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 1e-2,
+        learning_rate: float | Callable[[int], float] = 1e-2,
         alpha: float = 0.99,
         epsilon: float = 1e-8,
         weight_decay: float = 0.0,
@@ -253,7 +264,7 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        learning_rate: float = 1e-2,
+        learning_rate: float | Callable[[int], float] = 1e-2,
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,

@@ -124,7 +124,7 @@ def test_early_stopping_on_a_real_validation_loss_and_a_second_fit():
     X, y = _data(200)
     model = _model()
     stopper = EarlyStopping(patience=2, restore_best_weights=True)
-    history = model.fit(X, y, epochs=300, verbose=0, optimizer=SGD(0.5),
+    history = model.fit(X, y, epochs=300, verbose=0, optimizer=SGD(0.2),
                         validation_data=_data(50, seed=1), callbacks=[stopper])
     n = len(history.history["val_loss"])
     assert n < 300 and stopper.stopped_epoch == n - 1
@@ -325,3 +325,15 @@ def test_fit_rejects_a_bad_verbose():
     with pytest.raises(ValueError, match=r"`verbose`, expected 0 \(silent\), 1 \(progress bar\) "
                                          r"or 2 \(one line per epoch\). Received: verbose=3"):
         _model().fit(X, y, epochs=1, verbose=3)
+
+
+def test_model_checkpoint_writes_files_that_load_the_best_weights(tmp_path):
+    curve = [0.9, 0.7, 0.8, 0.75, 0.95]
+    path = tmp_path / "best.npz"
+    model, script, _ = _fit(curve, ModelCheckpoint(path, save_best_only=True))
+    loaded = NeuralNet.load(path)
+    for w, best in zip(loaded.get_weights(), script.weights[1], strict=True):
+        np.testing.assert_array_equal(w, best)
+    _fit(curve, ModelCheckpoint(tmp_path / "every-{epoch}.npz"))
+    assert sorted(p.name for p in tmp_path.glob("every-*.npz")) == [
+        f"every-{i}.npz" for i in range(1, 6)]

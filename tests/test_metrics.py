@@ -17,16 +17,14 @@ Y_CLS = RNG.integers(0, 4, N)
 P_CLS = RNG.dirichlet(np.ones(4), N)
 Y_REG = RNG.normal(size=(N, 2))
 P_REG = Y_REG + RNG.normal(scale=0.5, size=(N, 2))
+LABEL_METRICS = [
+    (metrics.precision, skm.precision_score),
+    (metrics.recall, skm.recall_score),
+    (metrics.f1, skm.f1_score),
+]
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [
-        (metrics.precision, skm.precision_score),
-        (metrics.recall, skm.recall_score),
-        (metrics.f1, skm.f1_score),
-    ],
-)
+@pytest.mark.parametrize(("ours", "theirs"), LABEL_METRICS)
 def test_binary_classification_metrics_equal_sklearn(ours, theirs):
     labels = (P_BIN >= 0.5).astype(int)
     assert ours(Y_BIN, P_BIN) == pytest.approx(theirs(Y_BIN, labels), abs=1e-15)
@@ -34,14 +32,7 @@ def test_binary_classification_metrics_equal_sklearn(ours, theirs):
     assert ours(Y_BIN[:, None], P_BIN[:, None]) == pytest.approx(theirs(Y_BIN, labels), abs=1e-15)
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [
-        (metrics.precision, skm.precision_score),
-        (metrics.recall, skm.recall_score),
-        (metrics.f1, skm.f1_score),
-    ],
-)
+@pytest.mark.parametrize(("ours", "theirs"), LABEL_METRICS)
 def test_multiclass_metrics_are_macro_averages(ours, theirs):
     expected = theirs(Y_CLS, P_CLS.argmax(axis=1), average="macro")
     assert ours(Y_CLS, P_CLS) == pytest.approx(expected, abs=1e-15)
@@ -51,14 +42,7 @@ def test_multiclass_metrics_are_macro_averages(ours, theirs):
     assert ours(y, p) == pytest.approx(theirs(y, p.argmax(axis=1), average="macro"), abs=1e-15)
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [
-        (metrics.precision, skm.precision_score),
-        (metrics.recall, skm.recall_score),
-        (metrics.f1, skm.f1_score),
-    ],
-)
+@pytest.mark.parametrize(("ours", "theirs"), LABEL_METRICS)
 def test_multilabel_metrics_are_macro_averages_over_columns(ours, theirs):
     y = RNG.integers(0, 2, (N, 3))
     p = np.clip(0.4 * y + RNG.random((N, 3)) * 0.8, 0, 1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuralnet import NeuralNet, schedules
+from neuralnet import NeuralNet, optimizers, schedules
 from neuralnet.callbacks import Callback, LearningRateScheduler, ReduceLROnPlateau
 from neuralnet.optimizers import SGD, Adam
 from neuralnet.schedules import CosineDecay, ExponentialDecay, StepDecay
@@ -124,7 +124,37 @@ def test_an_optimizer_built_with_a_schedule_follows_it():
     assert opt.learning_rate == 0.01
     model.fit(X, y, epochs=3, verbose=0, optimizer=opt, callbacks=[record])
     assert record.rates == pytest.approx([0.01, 0.005, 0.0025])
-    assert isinstance(opt.get_config()["learning_rate"], ExponentialDecay)
+    # The config holds the schedule's config: JSON-able, and it rebuilds the same optimizer.
+    config = opt.get_config()
+    assert config["learning_rate"] == {"name": "ExponentialDecay", "initial_learning_rate": 0.01,
+                                       "decay_steps": 1, "decay_rate": 0.5, "staircase": False}
+    again = optimizers.get(config)
+    assert isinstance(again.schedule, ExponentialDecay) and again.schedule(2) == 0.0025
+    # Any other callable cannot be written down: the config holds the current rate.
+    assert Adam(lambda epoch: 0.1).get_config()["learning_rate"] == 0.1
+
+
+def test_schedule_saved_with_the_model(tmp_path):
+    X, y = _data()
+    model = NeuralNet(((3, 4), (4, 1)), seed=0)
+    model.fit(X, y, epochs=2, verbose=0, optimizer=SGD(StepDecay(0.4, 1, 0.5)))
+    model.save(tmp_path / "m.npz")
+    loaded = NeuralNet.load(tmp_path / "m.npz")
+    assert isinstance(loaded.optimizer.schedule, StepDecay)
+    record = RecordRate()
+    loaded.fit(X, y, epochs=1, verbose=0, callbacks=[record])
+    assert record.rates == pytest.approx([0.1])  # epoch 2 of the schedule
+
+
+def test_schedules_get():
+    s = StepDecay(0.1, 3)
+    assert schedules.get(s) is s
+    assert repr(schedules.get(s.get_config())) == repr(s)
+    with pytest.raises(ValueError, match=r"Unknown schedule 'Linear'; expected one of: "
+                                         r"CosineDecay, ExponentialDecay, StepDecay."):
+        schedules.get({"name": "Linear"})
+    with pytest.raises(TypeError, match=r"expected a Schedule or its config dict"):
+        schedules.get("cosine")
 
 
 def test_fit_rejects_a_schedule_returning_a_bad_rate():

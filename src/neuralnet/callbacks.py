@@ -111,6 +111,15 @@ def _check_non_negative(value, name: str, caller: str, integer: bool = False) ->
     return value
 
 
+def _check_path(value, name: str) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"Received an invalid type for `{name}`, expected a str or path. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return os.fspath(value)
+
+
 def _monitored(logs: dict | None, monitor: str, caller: str) -> float:
     """Return ``logs[monitor]``; a missing key is a configuration error, said at once."""
     logs = logs or {}
@@ -207,12 +216,7 @@ class ModelCheckpoint(Callback):
         mode: str = "auto",
         verbose: int = 0,
     ) -> None:
-        if not isinstance(filepath, (str, os.PathLike)):
-            raise TypeError(
-                f"Received an invalid type for `filepath`, expected a str or path. "
-                f"Received: filepath={filepath!r} of type {type(filepath).__name__}"
-            )
-        self.filepath = os.fspath(filepath)
+        self.filepath = _check_path(filepath, "filepath")
         self.monitor = monitor
         self.save_best_only = bool(save_best_only)
         self.mode = mode
@@ -259,12 +263,7 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, filename, separator: str = ",", append: bool = False) -> None:
-        if not isinstance(filename, (str, os.PathLike)):
-            raise TypeError(
-                f"Received an invalid type for `filename`, expected a str or path. "
-                f"Received: filename={filename!r} of type {type(filename).__name__}"
-            )
-        self.filename = os.fspath(filename)
+        self.filename = _check_path(filename, "filename")
         self.separator = separator
         self.append = bool(append)
         self._file = None

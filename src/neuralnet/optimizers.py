@@ -41,6 +41,10 @@ class Optimizer:
     def __init__(
         self, learning_rate: float | Callable[[int], float], weight_decay: float = 0.0
     ) -> None:
+        if isinstance(learning_rate, dict):  # a schedule's get_config(), as saved in a file
+            from neuralnet import schedules
+
+            learning_rate = schedules.get(learning_rate)
         # A schedule (callable epoch -> rate) is kept; fit sets the rate from it each epoch.
         self.schedule = learning_rate if callable(learning_rate) else None
         if self.schedule is not None:
@@ -72,8 +76,9 @@ class Optimizer:
     def get_config(self) -> dict:
         config = {k: v for k, v in vars(self).items()
                   if k not in ("state", "iterations", "schedule")}
-        if self.schedule is not None:
-            config["learning_rate"] = self.schedule
+        # A neuralnet schedule is kept as its config; any other callable only as the current rate.
+        if hasattr(self.schedule, "get_config"):
+            config["learning_rate"] = self.schedule.get_config()
         return {"name": self.name, **config}
 
     def __repr__(self) -> str:

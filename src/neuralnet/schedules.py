@@ -29,6 +29,8 @@ __all__ = [
     "CosineDecay",
     "LearningRateScheduler",
     "ReduceLROnPlateau",
+    "get",
+    "SCHEDULES",
 ]
 
 
@@ -121,3 +123,26 @@ class CosineDecay(Schedule):
         t = min(epoch, self.decay_steps) / self.decay_steps
         cosine = 0.5 * (1.0 + math.cos(math.pi * t))
         return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+
+SCHEDULES: dict[str, type[Schedule]] = {
+    cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay)
+}
+
+
+def get(identifier: dict | Schedule) -> Schedule:
+    """Return the schedule described by ``identifier``: a ``get_config()`` dict or a schedule."""
+    if isinstance(identifier, Schedule):
+        return identifier
+    if not isinstance(identifier, dict):
+        raise TypeError(
+            f"Received an invalid type for a schedule, expected a Schedule or its config dict. "
+            f"Received: {identifier!r} of type {type(identifier).__name__}"
+        )
+    config = dict(identifier)
+    name = config.pop("name", None)
+    if name not in SCHEDULES:
+        raise ValueError(
+            f"Unknown schedule {name!r}; expected one of: {', '.join(sorted(SCHEDULES))}."
+        )
+    return SCHEDULES[name](**config)

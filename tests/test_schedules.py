@@ -150,11 +150,13 @@ def test_schedules_get():
     s = StepDecay(0.1, 3)
     assert schedules.get(s) is s
     assert repr(schedules.get(s.get_config())) == repr(s)
+    assert schedules.get({"name": "stepdecay", "initial_learning_rate": 0.2,
+                          "decay_steps": 2})(2) == pytest.approx(0.02)
     with pytest.raises(ValueError, match=r"Unknown schedule 'Linear'; expected one of: "
-                                         r"CosineDecay, ExponentialDecay, StepDecay."):
+                                         r"cosinedecay, exponentialdecay, stepdecay."):
         schedules.get({"name": "Linear"})
-    with pytest.raises(TypeError, match=r"expected a Schedule or its config dict"):
-        schedules.get("cosine")
+    with pytest.raises(TypeError, match=r"`schedule`, expected a name \(str\) or a Schedule"):
+        schedules.get(0.1)
 
 
 def test_fit_rejects_a_schedule_returning_a_bad_rate():

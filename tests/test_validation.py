@@ -145,8 +145,8 @@ def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="Unknown optimizer 'adamax'; expected one of: adagrad, adam, "
                        "adamw, rmsprop, sgd"):
         binary_net().fit(X4, Y4, optimizer="adamax", verbose=0)
-    with pytest.raises(ValueError, match="Unknown metric 'f1'; expected one of: accuracy"):
-        binary_net().fit(X4, Y4, metrics=["f1"], verbose=0)
+    with pytest.raises(ValueError, match="Unknown metric 'fscore'; expected one of: accuracy"):
+        binary_net().fit(X4, Y4, metrics=["fscore"], verbose=0)
     with pytest.raises(TypeError, match="invalid type for `activation`, expected a name"):
         NeuralNet(((2, 1),), activations=[3])
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+from neuralnet._registry import lookup
 from neuralnet._validation import check_positive_int
 from neuralnet.callbacks import LearningRateScheduler, ReduceLROnPlateau
 from neuralnet.optimizers import _check_number
@@ -126,23 +127,10 @@ class CosineDecay(Schedule):
 
 
 SCHEDULES: dict[str, type[Schedule]] = {
-    cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay)
+    cls.__name__.lower(): cls for cls in (StepDecay, ExponentialDecay, CosineDecay)
 }
 
 
 def get(identifier: dict | Schedule) -> Schedule:
     """Return the schedule described by ``identifier``: a ``get_config()`` dict or a schedule."""
-    if isinstance(identifier, Schedule):
-        return identifier
-    if not isinstance(identifier, dict):
-        raise TypeError(
-            f"Received an invalid type for a schedule, expected a Schedule or its config dict. "
-            f"Received: {identifier!r} of type {type(identifier).__name__}"
-        )
-    config = dict(identifier)
-    name = config.pop("name", None)
-    if name not in SCHEDULES:
-        raise ValueError(
-            f"Unknown schedule {name!r}; expected one of: {', '.join(sorted(SCHEDULES))}."
-        )
-    return SCHEDULES[name](**config)
+    return lookup(identifier, kind="schedule", base=Schedule, registry=SCHEDULES)

@@ -241,9 +241,11 @@ def test_info_prints_the_summary(trained, capsys):
     assert main(["info", str(model_path)]) == 0
     out = capsys.readouterr().out
     assert "format version 1" in out and f"neuralnet {neuralnet.__version__}" in out
-    assert "FullyConnectedLayer(3 -> 16)" in out and "(4, 16)" in out
-    assert "FullyConnectedLayer(16 -> 1)" in out and "sigmoid" in out
-    assert "total params: 353" in out
+    assert model_path.name in out
+    # NeuralNet.summary(): the layers with their absorbed (n_in + 1, n_out) weight shapes.
+    assert "NeuralNet 3-16-16-1: loss binary_crossentropy, dtype float32" in out
+    assert "(4, 16)" in out and "(17, 16)" in out and "(17, 1)" in out and "sigmoid" in out
+    assert "Total params: 353" in out
     assert "epochs trained: 40" in out and "features: a, b, c   target: label" in out
 
 

@@ -109,6 +109,50 @@ def test_resume_with_a_learning_rate_schedule_follows_the_saved_epoch(tmp_path):
     _assert_same_weights(resumed, straight)
 
 
+def test_a_schedule_given_to_fit_is_saved_and_resumed(tmp_path):
+    X, y = _data()
+    schedule = neuralnet.schedules.StepDecay(0.5, 2, 0.5)
+    straight = NeuralNet(((3, 4), (4, 1)), seed=2)
+    straight.fit(X, y, epochs=8, learning_rate=schedule, verbose=0)
+    half = NeuralNet(((3, 4), (4, 1)), seed=2)
+    half.fit(X, y, epochs=4, learning_rate=schedule, verbose=0)
+    half.save(tmp_path / "m.npz")
+    resumed = NeuralNet.load(tmp_path / "m.npz")
+    assert resumed.optimizer.get_config()["learning_rate"] == schedule.get_config()
+    resumed.fit(X, y, epochs=4, verbose=0)  # the schedule is not given again
+    _assert_same_weights(resumed, straight)
+
+
+def test_a_checkpoint_written_during_fit_resumes_exactly(tmp_path):
+    X, y = _data()
+    straight = _dropout_net()
+    straight.fit(X, y, epochs=6, batch_size=16, optimizer="adam", verbose=0)
+    interrupted = _dropout_net()
+    checkpoint = neuralnet.callbacks.ModelCheckpoint(str(tmp_path / "epoch-{epoch}.npz"))
+    interrupted.fit(X, y, epochs=6, batch_size=16, optimizer="adam", verbose=0,
+                    callbacks=[checkpoint])
+    resumed = neuralnet.load(tmp_path / "epoch-3.npz")  # as if the run had stopped there
+    assert resumed.epoch == 3
+    resumed.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    _assert_same_weights(resumed, straight)
+
+
+def test_a_constant_rate_given_to_fit_replaces_the_schedule():
+    X, y = _data()
+    model = NeuralNet(((3, 1),), seed=0)
+    model.fit(X, y, epochs=1, learning_rate=neuralnet.schedules.StepDecay(0.5, 2), verbose=0)
+    model.fit(X, y, epochs=1, learning_rate=0.05, verbose=0)
+    assert model.optimizer.get_config()["learning_rate"] == 0.05
+
+
+def test_saved_file_has_the_usual_permissions(saved, tmp_path):
+    model, _ = saved
+    fresh = tmp_path / "fresh.npz"
+    open(fresh, "w").close()  # a file created the ordinary way, under the same umask
+    model.save(tmp_path / "m.npz")
+    assert os.stat(tmp_path / "m.npz").st_mode & 0o777 == os.stat(fresh).st_mode & 0o777
+
+
 def test_load_restores_everything_saved(saved):
     model, path = saved
     model.metadata = {"feature_names": ["a", "b", "c"]}

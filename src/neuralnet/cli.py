@@ -324,19 +324,8 @@ def _info(args: argparse.Namespace) -> int:
     header, _ = io._read_archive(io._check_path(args.model))
     print(f"{args.model}: neuralnet model, format version {header['format_version']}, "
           f"written by neuralnet {header['neuralnet_version']}")
-    rows = [("#", "layer", "weights", "activation", "params")]
-    for i, layer in enumerate(model.layers):
-        if layer.weights is None:
-            rows.append((str(i), repr(layer), "-", "-", "0"))
-        else:
-            n_in, n_out = layer.weights.shape
-            rows.append((str(i), f"FullyConnectedLayer({layer.n_in} -> {layer.n_out})",
-                         f"({n_in}, {n_out})", layer.activation.name, f"{layer.weights.size:,}"))
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"total params: {model.n_params:,}  (the bias is the last row of each weight matrix)")
-    print(f"loss: {model.loss_fn.name}   dtype: {model.dtype.name}   epochs trained: {model.epoch}")
+    model.summary()
+    print(f"epochs trained: {model.epoch}")
     print(f"optimizer: {model.optimizer!r}" if model.optimizer else "optimizer: none (untrained)")
     meta = model.metadata
     if meta.get("feature_names"):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -123,19 +123,18 @@ def save(model, path: str | os.PathLike) -> None:
     arrays: dict[str, np.ndarray] = {}
     header = _header(model, arrays)
     payload = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    directory = path.parent
+    # Not tempfile.mkstemp: its files are private (0600); this one gets the usual permissions.
+    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    f = open(tmp, "xb")  # outside the try: the clean-up below removes only a file we made
     try:
-        with os.fdopen(fd, "wb") as f:
+        with f:
             np.savez(f, **{_HEADER: payload}, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        os.unlink(tmp)
         raise
     _fsync_directory(directory)
 

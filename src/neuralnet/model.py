@@ -603,7 +603,10 @@ class NeuralNet:
         if learning_rate is not None and schedule is None:
             learning_rate = _optimizers._check_number(learning_rate, "learning_rate", low_open=True)
         self.optimizer = self._resolve_optimizer(optimizer, None if schedule else learning_rate)
-        if schedule is None and learning_rate is None:
+        if learning_rate is not None:
+            # The rate given to fit is the optimizer's from now on: a saved model resumes with it.
+            self.optimizer.schedule = schedule
+        else:
             schedule = self.optimizer.schedule
         # Metrics cost a pass over the data each epoch: computed only when asked for.
         metric_fns = self._metric_fns(metrics) if metrics is not None else {}

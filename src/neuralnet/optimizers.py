@@ -11,6 +11,7 @@ current value at the start of each epoch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -53,6 +54,7 @@ class Optimizer:
         self.weight_decay = _check_number(weight_decay, "weight_decay")
         self.state: dict[int, dict] = {}
         self.iterations = 0
+        self._scratch: dict[int, np.ndarray] = {}
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """Update every array of ``params`` in place; ``grads`` may be overwritten."""
@@ -67,6 +69,13 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         raise NotImplementedError  # abstract
 
+    def _scratch_for(self, p: np.ndarray) -> np.ndarray:
+        """Return a work array shaped like ``p``, kept between steps (not state: never saved)."""
+        scratch = self._scratch.get(id(p))
+        if scratch is None or scratch.shape != p.shape or scratch.dtype != p.dtype:
+            scratch = self._scratch[id(p)] = np.empty_like(p)
+        return scratch
+
     def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """PyTorch's coupled weight decay: ``g + weight_decay * p`` (an L2 term on every weight)."""
         if self.weight_decay:
@@ -74,8 +83,9 @@ class Optimizer:
         return g
 
     def get_config(self) -> dict:
+        # Private attributes (work arrays) are neither configuration nor saved.
         config = {k: v for k, v in vars(self).items()
-                  if k not in ("state", "iterations", "schedule")}
+                  if k not in ("state", "iterations", "schedule") and k[0] != "_"}
         # A neuralnet schedule is kept as its config; any other callable only as the current rate.
         if hasattr(self.schedule, "get_config"):
             config["learning_rate"] = self.schedule.get_config()
@@ -156,6 +166,10 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
 
     def _update(self, p, g, state):
+        # Every step is in place: ``g`` (recomputed each batch) and one scratch array per
+        # parameter hold the intermediates, so a step allocates nothing and makes 13 passes
+        # over memory. Scalars stay Python floats: a NumPy float64 scalar would turn each
+        # float32 operation into a float64 one with a cast.
         if self._decoupled:
             p *= 1.0 - self.learning_rate * self.weight_decay
         else:
@@ -166,21 +180,25 @@ class Adam(Optimizer):
             if self.amsgrad:
                 state["v_max"] = np.zeros_like(p)
         m, v, t = state["m"], state["v"], state["step"]
-        # m += (1 - b1) (g - m) is b1 m + (1 - b1) g in one pass over m.
-        m += (1.0 - self.beta_1) * (g - m)
+        s = self._scratch_for(p)
+        # m <- m + (1 - b1)(g - m), torch's lerp, the same as b1 m + (1 - b1) g.
+        np.subtract(g, m, out=s)
+        s *= 1.0 - self.beta_1
+        m += s
+        # v <- b2 v + (1 - b2) g^2; g now holds (1 - b2) g^2, no longer the gradient.
         g *= g
+        g *= 1.0 - self.beta_2
         v *= self.beta_2
-        v += (1.0 - self.beta_2) * g
+        v += g
         if self.amsgrad:
             np.maximum(state["v_max"], v, out=state["v_max"])
             v = state["v_max"]
-        bias_correction_1 = 1.0 - self.beta_1**t
-        bias_correction_2_sqrt = np.sqrt(1.0 - self.beta_2**t)
-        denom = np.sqrt(v, out=g)  # g is no longer needed: reuse its memory
-        denom /= bias_correction_2_sqrt
+        # p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), written into g.
+        denom = np.sqrt(v, out=g)
+        denom /= math.sqrt(1.0 - self.beta_2**t)
         denom += self.epsilon
         np.divide(m, denom, out=denom)
-        denom *= self.learning_rate / bias_correction_1
+        denom *= self.learning_rate / (1.0 - self.beta_1**t)
         p -= denom
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from neuralnet import _train_step
 from neuralnet import activations as _activations
 from neuralnet import diagnostics as _diagnostics
 from neuralnet import losses as _losses
@@ -403,6 +404,21 @@ class NeuralNet:
         for layer in reversed(self.layers[:-1]):
             grad = layer._backward(grad, need_input_grad=layer is not first)
 
+    def _reference_step(self, x, y, sample_weight=None) -> float:
+        """Forward, loss, and (if the loss is finite) backward, through the generic interfaces."""
+        self._forward(x, training=True)
+        loss = self._loss_value(y, sample_weight)
+        if np.isfinite(loss):
+            self._backward(y, sample_weight)
+        return loss
+
+    def _train_step_for(self, batch_size: int, sample_weight):
+        """The per-batch step ``fit`` calls: ``FusedStep`` where it applies, else the reference."""
+        if _train_step.supports(self, sample_weight):
+            fused = _train_step.FusedStep(self, batch_size)
+            return lambda x, y, sample_weight: fused(x, y)
+        return self._reference_step
+
     def _loss_value(self, y, sample_weight=None) -> float:
         """The mean loss of the last forward pass, plus the L2 penalties."""
         output = self._dense[-1]
@@ -640,6 +656,9 @@ class NeuralNet:
         Xb = np.empty((min(batch_size, n), X.shape[1]), dtype=self.dtype)
         yb = np.empty((min(batch_size, n), y.shape[1]), dtype=self.dtype)
         order = np.arange(n)
+        train_step = self._train_step_for(batch_size, sample_weight)
+        # Full-batch training in a fixed order needs no gathering: every batch is (X, y).
+        whole_data = not shuffle and batch_size >= n
         self.stop_training = False
         self.history = history
         for cb in callbacks:
@@ -664,12 +683,14 @@ class NeuralNet:
             for batch, start in enumerate(range(0, n, batch_size)):
                 idx = order[start : start + batch_size]
                 m = len(idx)
-                xb, tb = Xb[:m], yb[:m]
-                np.take(X, idx, axis=0, out=xb)
-                np.take(y, idx, axis=0, out=tb)
+                if whole_data:
+                    xb, tb = X, y
+                else:
+                    xb, tb = Xb[:m], yb[:m]
+                    np.take(X, idx, axis=0, out=xb)
+                    np.take(y, idx, axis=0, out=tb)
                 wb = sample_weight[idx] if sample_weight is not None else None
-                self._forward(xb, training=True)
-                batch_loss = self._loss_value(tb, wb)
+                batch_loss = train_step(xb, tb, wb)  # forward, loss, and backward if finite
                 if not np.isfinite(batch_loss):
                     if self.optimizer.iterations == first_iteration:
                         # Not one update yet: the data overflow the initial weights.
@@ -684,7 +705,6 @@ class NeuralNet:
                     total = float("nan")
                     break
                 total += batch_loss * (m if wb is None else wb.sum())
-                self._backward(tb, wb)
                 if clipvalue is not None:
                     np.clip(self._flat_grad, -clipvalue, clipvalue, out=self._flat_grad)
                 if clipnorm is not None:

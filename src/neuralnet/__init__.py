@@ -20,7 +20,6 @@ from neuralnet.callbacks import (
     ReduceLROnPlateau,
     TerminateOnNaN,
 )
-from neuralnet.io import load
 from neuralnet.layers import (
     Dense,
     Dropout,
@@ -36,6 +35,18 @@ from neuralnet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from neuralnet.schedules import CosineDecay, ExponentialDecay, StepDecay
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # ``neuralnet.load`` is imported on first use: the file-format module pulls in json,
+    # hashlib, tempfile and zipfile, which would otherwise add to every ``import neuralnet``.
+    if name in ("load", "io"):
+        import importlib
+
+        io = importlib.import_module("neuralnet.io")
+        return io.load if name == "load" else io
+    raise AttributeError(f"module 'neuralnet' has no attribute {name!r}")
+
 
 __all__ = [
     "NeuralNet",

@@ -27,7 +27,8 @@ __all__ = [
     "INITIALIZERS",
 ]
 
-Initializer = Callable[[tuple[int, int], np.random.Generator], np.ndarray]
+# A string, so that importing this module does not import numpy.random (tens of ms).
+Initializer = Callable[[tuple[int, int], "np.random.Generator"], np.ndarray]
 
 
 def he_normal(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

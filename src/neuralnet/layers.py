@@ -215,6 +215,10 @@ class FullyConnectedLayer(Layer):
             )
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
+        return self._forward_unchecked(x)
+
+    def _forward_unchecked(self, x: np.ndarray) -> np.ndarray:
+        """``forward`` for a 2-D ``x`` already of this layer's dtype and width (no checks)."""
         buffers = self._buffers(x.shape[0])
         z = np.matmul(x, self._weights[:-1], out=buffers["z"])
         z += self._weights[-1]

@@ -466,6 +466,9 @@ class NeuralNet:
     @_overflow_checked
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time."""
+        out = self._predict_plain(X, batch_size)
+        if out is not None:
+            return out
         self._check_ready()
         X = self._check_X(X)
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -475,6 +478,47 @@ class NeuralNet:
             out[start:stop] = self._forward(X[start:stop])
         self._check_finite(out, "outputs", X)
         return out
+
+    def _predict_plain(self, X, batch_size) -> np.ndarray | None:
+        """``predict`` for the plain case, or None to let the checked path above answer.
+
+        The plain case is a C-ordered 2-D array of the network's dtype and width, finite, through
+        a chain of dense layers only. Its outputs are then returned when they are finite: a NaN
+        weight would make every output NaN, so ``_check_ready``'s scan of all the weights (the
+        largest cost of a one-sample prediction) is only run, by the checked path, when an output
+        is not finite; that path then raises the error it always raised.
+        """
+        dense = self._plain_dense()
+        if (
+            dense is None
+            or type(X) is not np.ndarray
+            or X.dtype != self.dtype
+            or X.ndim != 2
+            or X.shape[1] != dense[0].n_in
+            or not X.shape[0]
+            or not X.flags.c_contiguous
+            or type(batch_size) is not int
+            or batch_size <= 0
+            or not np.isfinite(np.add.reduce(X, axis=None))  # inf or NaN anywhere in X
+        ):
+            return None
+        out = np.empty((X.shape[0], dense[-1].n_out), dtype=self.dtype)
+        for start in range(0, X.shape[0], batch_size):
+            x = X[start : start + batch_size]
+            for layer in dense:
+                x = layer._forward_unchecked(x)
+            out[start : start + batch_size] = x
+        return out if np.isfinite(np.add.reduce(out, axis=None)) else None
+
+    def _plain_dense(self) -> list[FullyConnectedLayer] | None:
+        """The layers, when they are all ``FullyConnectedLayer`` views of the flat buffer."""
+        layers = getattr(self, "layers", None)
+        if not isinstance(layers, LayerChain) or layers._layers != getattr(self, "_dense", None):
+            return None
+        if any(type(l) is not FullyConnectedLayer or l._weights.base is not self._flat_weights
+               for l in layers._layers):
+            return None
+        return layers._layers
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
         """Return class labels: 0/1 by a 0.5 threshold for sigmoid outputs, the arg-max otherwise."""

@@ -1,0 +1,192 @@
+"""The fast paths give the same answers as the straightforward computation.
+
+``fit`` runs ``_train_step.FusedStep`` for every batch of a plain dense network; the reference is
+``NeuralNet._reference_step`` (the generic ``_forward``, ``_loss_value`` and ``_backward``).
+``predict`` answers a ready float array without its per-call scans. Buffers are reused between
+calls, so nothing returned to a user may alias them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuralnet import Adam, Dropout, FullyConnectedLayer, NeuralNet, _train_step
+from neuralnet.activations import Sigmoid
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(53, 4)).astype(np.float32)  # 53 = 3 batches of 16 and a short one of 5
+Y_BINARY = (X[:, 0] + X[:, 1] > 0).astype(float)
+Y_LABELS = rng.integers(0, 3, size=53)
+Y_REAL = X @ rng.normal(size=(4, 2))
+
+CASES = {
+    "sigmoid+bce": (((4, 5), (5, 1)), ["tanh", "sigmoid"], "binary_crossentropy", Y_BINARY),
+    "softmax+ce": (((4, 6), (6, 5), (5, 3)), ["relu", "sigmoid", "softmax"],
+                   "categorical_crossentropy", Y_LABELS),
+    "linear+mse": (((4, 3), (3, 2)), ["leaky_relu", "linear"], "mse", Y_REAL),
+    "one layer": (((4, 1),), "sigmoid", "binary_crossentropy", Y_BINARY),
+}
+
+
+def make(case, **kwargs):
+    shapes, activations, loss, y = CASES[case]
+    return NeuralNet(shapes, activations=activations, loss=loss, seed=1, **kwargs), y
+
+
+def fit_both(case, monkeypatch, fit_kwargs, net_kwargs=None):
+    """Train twin networks, one through FusedStep and one through the reference step."""
+    fast, y = make(case, **(net_kwargs or {}))
+    reference, _ = make(case, **(net_kwargs or {}))
+    assert _train_step.supports(fast, None)
+    h_fast = fast.fit(X, y, verbose=0, **fit_kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(_train_step, "supports", lambda net, sample_weight: False)
+        h_ref = reference.fit(X, y, verbose=0, **fit_kwargs)
+    return fast, reference, h_fast, h_ref
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_fused_step_trains_to_the_same_weights_as_the_reference_step(case, optimizer, monkeypatch):
+    fast, reference, h_fast, h_ref = fit_both(
+        case, monkeypatch, dict(epochs=4, batch_size=16, optimizer=optimizer)
+    )
+    for w_fast, w_ref in zip(fast.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(w_fast, w_ref, rtol=1e-5, atol=1e-6)
+    # The loss is summed differently (from the forward pass's own quantities), not recomputed.
+    np.testing.assert_allclose(h_fast.history["loss"], h_ref.history["loss"], rtol=1e-5)
+
+
+def test_fused_step_with_l2_and_a_full_batch_in_a_fixed_order(monkeypatch):
+    fast, reference, h_fast, h_ref = fit_both(
+        "softmax+ce", monkeypatch, dict(epochs=5, batch_size=100, shuffle=False, optimizer="adam"),
+        net_kwargs=dict(l2=0.01),
+    )
+    for w_fast, w_ref in zip(fast.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(w_fast, w_ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h_fast.history["loss"], h_ref.history["loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fused_step_gradient_and_loss_equal_the_reference_on_one_batch(case):
+    net, y = make(case)
+    targets = net._check_y(y, len(X))
+    loss_ref = net._reference_step(X, targets)
+    grad_ref = net._flat_grad.copy()
+    net._flat_grad[...] = np.nan
+    loss_fast = _train_step.FusedStep(net, len(X))(X, targets)
+    np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)
+    assert loss_fast == pytest.approx(loss_ref, rel=1e-6)
+    # The layers record the batch as forward() does, for callbacks that look at them.
+    assert net.layers[0]._x is X
+    np.testing.assert_allclose(net.layers[-1]._a, net.predict(X), rtol=1e-6)
+
+
+def test_fused_step_stops_before_back_propagating_a_non_finite_loss():
+    net, y = make("linear+mse")
+    net.layers[-1].weights[0, 0] = np.float32(3e38)  # the output overflows to inf
+    net._flat_grad[...] = 7.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = _train_step.FusedStep(net, len(X))(X * 1e3, net._check_y(y, len(X)))
+    assert not np.isfinite(loss)
+    assert (net._flat_grad == 7.0).all()  # untouched
+
+
+def test_networks_outside_the_fused_case_take_the_reference_step():
+    net, _ = make("sigmoid+bce")
+    assert not _train_step.supports(net, np.ones(len(X)))  # sample weights
+    with_dropout = NeuralNet(
+        [FullyConnectedLayer(4, 5, "relu"), Dropout(0.2), FullyConnectedLayer(5, 1)], seed=0
+    )
+    assert not _train_step.supports(with_dropout, None)
+    unfused = NeuralNet(((4, 2),), activations="sigmoid", loss="mse", seed=0)
+    assert not _train_step.supports(unfused, None)
+    assert unfused._train_step_for(8, None) == unfused._reference_step
+
+
+def test_predict_results_do_not_alias_the_reused_buffers():
+    net, _ = make("softmax+ce")
+    first = net.predict(X[:7])
+    kept = first.copy()
+    second = net.predict(X[7:14])  # same batch size: the layers reuse their buffers
+    one = net.predict(X[:1])
+    net.predict(X[:1] + 1)
+    np.testing.assert_array_equal(first, kept)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(one, kept[:1])
+    assert not np.shares_memory(one, net.layers[-1]._a)
+
+
+def test_predict_plain_path_equals_the_checked_path():
+    net, _ = make("softmax+ce")
+    plain = net.predict(X, batch_size=10)
+    checked = net.predict(X.astype(np.float64).tolist(), batch_size=10)  # a list: checked path
+    np.testing.assert_array_equal(plain, checked)
+    assert net._predict_plain(X, 10) is not None
+    assert net._predict_plain(X.tolist(), 10) is None
+    assert net._predict_plain(np.asfortranarray(X), 10) is None
+
+
+def test_predict_plain_path_still_refuses_infinite_inputs_even_when_relu_hides_them():
+    net = NeuralNet(((2, 3), (3, 1)), activations=["relu", "sigmoid"], seed=0)
+    net.layers[0].weights[0] = -1.0  # +inf in feature 0 drives every unit to -inf, then 0
+    X_inf = np.array([[np.inf, 0.0]], dtype=np.float32)
+    with pytest.raises(ValueError, match=r"X contains 1 NaN or infinite value\(s\)"):
+        net.predict(X_inf)
+
+
+def test_predict_plain_path_falls_back_to_the_weight_check_on_nan_weights():
+    net, _ = make("softmax+ce")
+    net.layers[1].weights[2, 1] = np.nan
+    with pytest.raises(RuntimeError, match=r"weights hold 1 NaN or infinite value\(s\)"):
+        net.predict(X)
+
+
+def test_adam_scratch_is_neither_state_nor_config():
+    p = np.ones(5, dtype=np.float32)
+    opt = Adam()
+    opt.step([p], [np.full(5, 0.5, dtype=np.float32)])
+    assert set(opt.state[id(p)]) == {"shape", "step", "m", "v"}
+    assert "_scratch" not in opt.get_config()
+    assert Adam(**{k: v for k, v in opt.get_config().items() if k != "name"}).get_config() == (
+        opt.get_config()
+    )
+    # First Adam step moves every weight by lr (bias-corrected m / sqrt(v) = sign(g)).
+    np.testing.assert_allclose(p, 1 - 1e-3, rtol=1e-6)
+
+
+def test_sigmoid_is_exact_and_silent_at_the_extremes():
+    z = np.array([-1000.0, -100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = Sigmoid().forward(z)
+        a32 = Sigmoid().forward(z.astype(np.float32))
+    np.testing.assert_allclose(a[1:-1], 1 / (1 + np.exp(-z[1:-1])), rtol=1e-15)
+    assert a[0] == 0.0 and a[-1] == 1.0
+    np.testing.assert_allclose(a32, a.astype(np.float32), rtol=1e-6, atol=1e-44)
+    inplace = z.copy()
+    assert Sigmoid().forward(inplace, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, a)
+
+
+def test_import_neuralnet_imports_numpy_only():
+    code = (
+        "import sys, neuralnet\n"
+        "heavy = ['numpy.random', 'json', 'hashlib', 'zipfile', 'tempfile', 'sklearn', "
+        "'matplotlib', 'tqdm', 'torch', 'distributed']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "print(neuralnet.load is neuralnet.io.load)\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")  # this checkout, not an installed copy
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]

@@ -23,6 +23,8 @@ import numpy as np
 
 from neuralnet import datasets
 from neuralnet.activations import ACTIVATIONS
+from neuralnet.losses import LOSSES
+from neuralnet.optimizers import OPTIMIZERS
 
 DEFAULT_HIDDEN = (16, 16)
 
@@ -41,6 +43,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
     return value
 
 
@@ -93,7 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
                        "sigmoid for two classes, softmax for more")
     train.add_argument("--epochs", type=_positive_int, default=200, help="default: 200")
     train.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
-    train.add_argument("--learning-rate", type=_positive_float, default=0.1, help="default: 0.1")
+    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
+                       help="default: sgd (torch.optim's update formulas)")
+    train.add_argument("--learning-rate", type=_positive_float, default=None,
+                       help="default: 0.1 for sgd, the optimizer's own otherwise (adam: 0.001)")
+    train.add_argument("--loss", choices=sorted(LOSSES), default=None,
+                       help="default: binary_crossentropy for two classes, "
+                       "categorical_crossentropy for more, mse for regression; the output "
+                       "layer follows it (sigmoid, softmax, linear)")
+    train.add_argument("--validation-split", type=_fraction, default=None, metavar="FRACTION",
+                       help="hold out this fraction of the training data and report val_loss "
+                       "(and val_accuracy) after every epoch")
+    train.add_argument("--early-stopping", type=_non_negative_int, default=None,
+                       metavar="PATIENCE",
+                       help="stop when val_loss has not improved for PATIENCE epochs and keep "
+                       "the best weights (needs --validation-split)")
     train.add_argument("--test-size", type=_fraction, default=0.2,
                        help="fraction held out for testing (default: 0.2)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -206,8 +232,36 @@ def _is_classification(y: np.ndarray, task: str) -> bool:
     return bool(np.all(y == np.round(y)) and y.min() >= 0 and y.max() < _MAX_AUTO_CLASSES)
 
 
+_CLASSIFICATION_LOSSES = ("binary_crossentropy", "categorical_crossentropy")
+
+
+def _output_layer(loss: str | None, classify: bool, n_classes: int) -> tuple[str, int, str]:
+    """Return the loss, the number of outputs and the output activation; check they fit the task."""
+    if loss is None:
+        loss = ("binary_crossentropy" if n_classes <= 2 else "categorical_crossentropy") \
+            if classify else "mse"
+    if classify and loss not in _CLASSIFICATION_LOSSES:
+        raise ValueError(
+            f"--loss {loss} is a regression loss, but the target holds class labels; use "
+            "binary_crossentropy or categorical_crossentropy (or --task regression with --data)."
+        )
+    if not classify and loss in _CLASSIFICATION_LOSSES:
+        raise ValueError(
+            f"--loss {loss} needs class labels, but the target is continuous; use mse, mae or huber."
+        )
+    if loss == "binary_crossentropy" and n_classes > 2:
+        raise ValueError(
+            f"--loss binary_crossentropy needs two classes, but the target has {n_classes}; "
+            "use categorical_crossentropy."
+        )
+    if loss == "categorical_crossentropy":
+        return loss, max(n_classes, 2), "softmax"
+    return loss, 1, "sigmoid" if loss == "binary_crossentropy" else "linear"
+
+
 def _train(args: argparse.Namespace) -> int:
     from neuralnet import NeuralNet
+    from neuralnet.callbacks import EarlyStopping
 
     if args.data is not None:
         if args.target is None:
@@ -225,12 +279,7 @@ def _train(args: argparse.Namespace) -> int:
     scaling = _scaling(X_train)
     X_train, X_test = ((A - scaling["mean"]) / np.asarray(scaling["scale"]) for A in (X_train, X_test))
     n_classes = int(y.max()) + 1 if classify else 0
-    binary = n_classes <= 2
-    n_out = 1 if binary else n_classes
-    out_activation, loss = (
-        ("sigmoid", "binary_crossentropy") if classify and binary
-        else ("softmax", "categorical_crossentropy") if classify else ("linear", "mse")
-    )
+    loss, n_out, out_activation = _output_layer(args.loss, classify, n_classes)
     sizes = (X.shape[1], *args.hidden, n_out)
     shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
     activations = [args.activation] * (len(shapes) - 1) + [out_activation]
@@ -240,16 +289,33 @@ def _train(args: argparse.Namespace) -> int:
         "target": args.target or "label",
         "scaling": scaling,
     }
+    callbacks = []
+    if args.early_stopping is not None:
+        if args.validation_split is None:
+            raise ValueError(
+                "--early-stopping watches the validation loss; give --validation-split too "
+                "(e.g. --validation-split 0.2)."
+            )
+        stopper = EarlyStopping("val_loss", patience=args.early_stopping,
+                                restore_best_weights=True)
+        callbacks.append(stopper)
     print(
         f"Training {'-'.join(map(str, sizes))} on {source!r} "
-        f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs"
+        f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs "
+        f"with {args.optimizer} and {loss}"
     )
     start = time.perf_counter()
+    # The per-epoch lines (or bar) carry the loss, the metric and val_* as training goes.
     history = model.fit(
         X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, verbose=0 if args.quiet else 1,
+        optimizer=args.optimizer, learning_rate=args.learning_rate,
+        validation_split=args.validation_split or 0.0, callbacks=callbacks,
+        metrics=["accuracy"] if classify else ["mae"], verbose=0 if args.quiet else 1,
     )
     elapsed = time.perf_counter() - start
+    if callbacks and stopper.stopped_epoch is not None:
+        print(f"early stopping  after epoch {stopper.stopped_epoch + 1}: best val_loss "
+              f"{stopper.best:.4f} at epoch {stopper.best_epoch + 1}, its weights kept")
     train, test = model.evaluate(X_train, y_train), model.evaluate(X_test, y_test)
     print(f"final loss      {history.history['loss'][-1]:.4f}")
     if classify:

@@ -271,6 +271,9 @@ def test_load_refuses_an_archive_holding_an_object_array(saved, tmp_path):
     _rewrite(path, evil, add_object_array)
     with pytest.raises(ValueError, match="holds pickled Python objects.*refused"):
         neuralnet.load(evil)
+    np.savez(evil, anything=np.array([print], dtype=object))  # not even a model file
+    with pytest.raises(ValueError, match="holds pickled Python objects"):
+        neuralnet.load(evil)
 
 
 def test_load_refuses_a_truncated_file(saved):
@@ -295,7 +298,8 @@ def test_load_refuses_corrupted_bytes(saved):
     start = data.index(b"weights_0.npy") + 200
     data[start : start + 8] = bytes(8)
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="corrupted or truncated"):
+    with pytest.raises(ValueError, match="model.npz': the file is corrupted: a checksum does not "
+                       "match \\(Bad CRC-32 for file 'weights_0.npy'\\)"):
         neuralnet.load(path)
 
 
@@ -365,6 +369,18 @@ def test_load_refuses_bad_header_fields(saved, tmp_path, change, message):
     _, path = saved
     _rewrite(path, tmp_path / "bad.npz", lambda header, arrays: header.update(change))
     with pytest.raises(ValueError, match=message):
+        neuralnet.load(tmp_path / "bad.npz")
+
+
+def test_a_reshaped_weight_is_reported_against_the_architecture(saved, tmp_path):
+    _, path = saved
+
+    def reshape_only(header, arrays):  # the header's records and checksum left as they were
+        arrays["weights_0"] = np.zeros((3, 8), dtype=np.float32)
+
+    _rewrite(path, tmp_path / "bad.npz", reshape_only)
+    with pytest.raises(ValueError, match=r"weights_0 has shape \(3, 8\), but layer 0 of the "
+                       r"architecture .* needs \(4, 8\)"):
         neuralnet.load(tmp_path / "bad.npz")
 
 

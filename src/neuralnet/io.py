@@ -176,13 +176,13 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise _Refused(f"{where}: it is a single .npy array, not a neuralnet model file (.npz).")
         with archive:
-            files = list(archive.files)
-            if _HEADER not in files:
-                raise _Refused(
-                    f"{where}: it is a NumPy archive but not a neuralnet model file "
-                    f"(no '{_HEADER}' entry; it holds {files[:5]})."
-                )
-            arrays = {name: archive[name] for name in files}
+            # Every member first: one holding pickled objects is refused as such.
+            arrays = {name: archive[name] for name in archive.files}
+        if _HEADER not in arrays:
+            raise _Refused(
+                f"{where}: it is a NumPy archive but not a neuralnet model file "
+                f"(no '{_HEADER}' entry; it holds {sorted(arrays)[:5]})."
+            )
     except _Refused as exc:
         raise ValueError(str(exc)) from None
     except FileNotFoundError:
@@ -194,6 +194,10 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             raise ValueError(_pickled(where)) from None
         raise ValueError(f"{where}: the file is corrupted or truncated ({exc}).") from None
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        if "CRC" in str(exc):  # the archive's own CRC-32 of a member
+            raise ValueError(
+                f"{where}: the file is corrupted: a checksum does not match ({exc})."
+            ) from None
         raise ValueError(
             f"{where}: the file is corrupted or truncated ({type(exc).__name__}: {exc})."
         ) from None
@@ -237,6 +241,11 @@ def _check_header(header: dict, arrays: dict[str, np.ndarray], where: str) -> No
         raise ValueError(
             f"{where}: the header lists arrays {listed}, but the file holds {sorted(arrays)}."
         )
+
+
+def _check_recorded(header: dict, arrays: dict[str, np.ndarray], where: str) -> None:
+    """Check every array against the shape, dtype and SHA-256 the header recorded for it."""
+    described = header["arrays"]
     for name, array in arrays.items():
         info = described[name]
         if not isinstance(info, dict) or list(array.shape) != info.get("shape") or (
@@ -267,12 +276,13 @@ def load(path: str | os.PathLike):
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{where}: its architecture is invalid ({exc}).") from None
     dense = model.layers.dense
-    names = sorted((n for n in arrays if n.startswith("weights_")), key=lambda n: int(n[8:]))
-    if names != [f"weights_{l}" for l in range(len(dense))]:
+    names = sorted(n for n in arrays if n.startswith("weights_"))
+    if set(names) != {f"weights_{l}" for l in range(len(dense))}:
         raise ValueError(
             f"{where}: the architecture has {len(dense)} dense layers, but the file holds "
             f"weight arrays {names}."
         )
+    # Shapes against the architecture first: that says more than a failed checksum would.
     for l, layer in enumerate(dense):
         w = arrays[f"weights_{l}"]
         if w.shape != layer.weights.shape:
@@ -285,7 +295,9 @@ def load(path: str | os.PathLike):
                 f"{where}: weights_{l} has dtype {w.dtype}, but the architecture's dtype is "
                 f"{model.dtype}."
             )
-        layer.weights = w
+    _check_recorded(header, arrays, where)
+    for l, layer in enumerate(dense):
+        layer.weights = arrays[f"weights_{l}"]
     try:
         _restore_training_state(model, header, arrays)
     except (KeyError, TypeError, ValueError) as exc:

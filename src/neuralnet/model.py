@@ -28,6 +28,7 @@ from neuralnet import losses as _losses
 from neuralnet import metrics as _metrics
 from neuralnet import optimizers as _optimizers
 from neuralnet._validation import (
+    all_finite,
     as_float_array,
     as_numeric_array,
     check_n_features,
@@ -184,7 +185,7 @@ class NeuralNet:
     def _check_ready(self) -> None:
         """Refuse to compute with weights that are NaN or infinite: every answer would be too."""
         self._check_bound()
-        if not np.isfinite(self._flat_weights).all():
+        if not all_finite(self._flat_weights):
             bad = int(self._flat_weights.size - np.count_nonzero(np.isfinite(self._flat_weights)))
             raise RuntimeError(
                 f"The network's weights hold {bad} NaN or infinite value(s), so every output "
@@ -758,7 +759,7 @@ class NeuralNet:
                 self.optimizer.step(params, grads)
                 for cb in batch_listeners:
                     cb.on_batch_end(batch, {"loss": batch_loss, "size": m})
-            if not np.isfinite(self._flat_weights).all():
+            if not all_finite(self._flat_weights):
                 self._diverged(epoch, "the weights became NaN or infinite", last_good)
             logs = {"loss": total / (n if sample_weight is None else sample_weight.sum())}
             if metric_fns:

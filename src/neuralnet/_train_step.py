@@ -62,6 +62,7 @@ class FusedStep:
         self.scratch = np.empty((batch_size, k), dtype=dtype)
         self.row = np.empty(batch_size, dtype=dtype)
         self.row2 = np.empty(batch_size, dtype=dtype)
+        self.ones = np.ones(batch_size, dtype=dtype)
         # delta_l (dL/dz of layer l), one buffer per layer; the input layer's dL/dx is never needed.
         self.deltas = [np.empty((batch_size, layer.n_out), dtype=dtype) for layer in self.layers]
         self.l2_layers = [layer for layer in self.layers if layer.l2]
@@ -95,7 +96,7 @@ class FusedStep:
         for i in range(len(plan) - 1, -1, -1):
             layer, W, _, dW, db, _, _, _ = plan[i]
             np.matmul(layer._x.T, delta, out=dW)
-            np.add.reduce(delta, axis=0, out=db)
+            np.matmul(self.ones[:m], delta, out=db)  # the column sum, as in _backward_delta
             if i == 0:
                 break  # the first layer's input is the data: no gradient to send down
             below = plan[i - 1][0]

@@ -197,6 +197,7 @@ class FullyConnectedLayer(Layer):
             buffers = {"z": np.empty((n, self.n_out), dtype=self.dtype)}
             # Element-wise activations can overwrite z; the output layer keeps z for the loss.
             buffers["a"] = np.empty_like(buffers["z"])
+            buffers["ones"] = np.ones(n, dtype=self.dtype)
             self._cache[n] = buffers
         return buffers
 
@@ -239,7 +240,9 @@ class FullyConnectedLayer(Layer):
     def _backward_delta(self, delta: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         """Fill ``grad`` from ``delta = dL/dz``; return ``dL/dx`` when asked."""
         np.matmul(self._x.T, delta, out=self.grad[:-1])
-        np.sum(delta, axis=0, out=self.grad[-1])
+        # The bias row's gradient is the column sum of delta, taken as ones @ delta: NumPy's sum
+        # over axis 0 of a tall, thin array (1000 x 3) is several times slower than this product.
+        np.matmul(self._buffers(len(delta))["ones"], delta, out=self.grad[-1])
         if self.l2:
             self.grad[:-1] += self.l2 * self._weights[:-1]
         if not need_input_grad:

@@ -221,3 +221,27 @@ def test_cli_train_plot_writes_the_pictures_and_says_where(capsys, tmp_path):
         assert f"wrote           {out_dir / name}" in out
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(expected)
 
+
+
+def test_diagnostics_plots_one_line_per_layer_where_it_applies(tmp_path):
+    X, y = make_moons(100, noise=0.2, seed=0)
+    model = NeuralNet(((2, 6), (6, 4), (4, 1)), activations=["relu", "tanh", "sigmoid"], seed=0)
+    history = model.fit(X, y, epochs=4, verbose=0)
+    path = tmp_path / "diagnostics.png"
+    fig = plot.diagnostics(history, path=path)
+    _check_png(path, fig)
+    grad, ratio, dead, saturated = fig.axes
+    assert [ax.get_ylabel() for ax in fig.axes] == ["grad_norm", "update_ratio", "dead_relu", "saturated"]
+    for ax in (grad, ratio):
+        assert [ln.get_label() for ln in ax.get_lines()] == ["layer 1", "layer 2", "layer 3"]
+    assert [ln.get_label() for ln in dead.get_lines()] == ["layer 1"]  # the only ReLU layer
+    assert [ln.get_label() for ln in saturated.get_lines()] == ["layer 2", "layer 3"]
+    np.testing.assert_allclose(grad.get_lines()[2].get_ydata(),
+                               [row[2] for row in history.diagnostics["grad_norm"]])
+    np.testing.assert_array_equal(grad.get_lines()[0].get_xdata(), [1, 2, 3, 4])
+    with pytest.raises(TypeError, match="history must be the History returned by fit; received dict"):
+        plot.diagnostics({"loss": [1.0]})
+    from neuralnet.callbacks import History
+
+    with pytest.raises(ValueError, match="history has no diagnostics; train for at least one epoch first"):
+        plot.diagnostics(History())

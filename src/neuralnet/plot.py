@@ -13,7 +13,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["decision_boundary", "history", "network", "weights", "write_training_plots"]
+__all__ = [
+    "decision_boundary",
+    "diagnostics",
+    "history",
+    "network",
+    "weights",
+    "write_training_plots",
+]
 
 _DPI = 100
 
@@ -207,7 +214,8 @@ def network(model, path: str | os.PathLike | None = None, max_units: int = 32):
             ax.annotate("+1", (l, ys[-1]), ha="center", va="center", fontsize=7, zorder=3)
         name = "input" if l == 0 else dense[l - 1].activation.name
         extra = f" (first {n} of {sizes[l]})" if n < sizes[l] else ""
-        ax.annotate(f"{name}\n{sizes[l]} units{extra}", (l, height), ha="center", va="bottom",
+        units = "unit" if sizes[l] == 1 else "units"
+        ax.annotate(f"{name}\n{sizes[l]} {units}{extra}", (l, height), ha="center", va="bottom",
                     fontsize=8)
     ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.set_ylim(-1.5, height + 1.2)
@@ -243,6 +251,51 @@ def weights(model, path: str | os.PathLike | None = None, bins: int = 30):
         ax.legend()
     return _save(fig, path)
 
+
+_DIAGNOSTICS = {
+    "grad_norm": "gradient norm (last batch)",
+    "update_ratio": "update / weight norm (epoch)",
+    "dead_relu": "fraction of dead ReLUs",
+    "saturated": "fraction saturated (sigmoid/tanh)",
+}
+
+
+def diagnostics(history, path: str | os.PathLike | None = None):
+    """Plot ``history.diagnostics`` per epoch: one panel per quantity, one line per layer.
+
+    The panels are each layer's gradient norm and update-to-weight ratio (log scale), and
+    the fractions of dead ReLUs and of saturated sigmoid/tanh outputs; a layer the fraction
+    does not apply to has no line. See ``neuralnet.diagnostics.TrainingMonitor``.
+
+    Args:
+        history: the ``History`` returned by ``fit``.
+        path: write the figure there as a PNG.
+    """
+    record = getattr(history, "diagnostics", None)
+    if not isinstance(record, Mapping):
+        raise TypeError(
+            f"history must be the History returned by fit; received {type(history).__name__}."
+        )
+    if not record.get("grad_norm"):
+        raise ValueError("history has no diagnostics; train for at least one epoch first.")
+    fig = _figure((4.5 * len(_DIAGNOSTICS), 3.5))
+    axes = fig.subplots(1, len(_DIAGNOSTICS), squeeze=False)[0]
+    for ax, (key, title) in zip(axes, _DIAGNOSTICS.items(), strict=True):
+        values = np.asarray(record[key], dtype=np.float64)  # (epochs, layers)
+        epochs = np.arange(1, len(values) + 1)
+        for l in range(values.shape[1]):
+            if np.isfinite(values[:, l]).any():
+                ax.plot(epochs, values[:, l], label=f"layer {l + 1}")
+        if key in ("grad_norm", "update_ratio") and (values[np.isfinite(values)] > 0).all():
+            ax.set_yscale("log")
+        if key in ("dead_relu", "saturated"):
+            ax.set_ylim(-0.05, 1.05)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        if ax.get_lines():
+            ax.legend(fontsize=8)
+    return _save(fig, path)
 
 def write_training_plots(
     directory: str | os.PathLike, model, history, X=None, y=None

@@ -168,14 +168,26 @@ def test_weights_histograms_one_per_layer(trained, tmp_path):
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["weights", "bias row"]
 
 
-def test_missing_matplotlib_names_the_extra(monkeypatch, trained):
+@pytest.mark.parametrize(
+    "hidden",
+    [("matplotlib",), ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
+                       "matplotlib.collections")],
+    ids=["package", "package-and-submodules"],
+)
+def test_missing_matplotlib_names_the_extra(monkeypatch, trained, hidden):
     model, X, y, history = trained
-    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+    for name in hidden:
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r"pip install 'neuralnet\[plot\]'"):
-        plot.history(history)
-    with pytest.raises(ImportError, match=r"pip install 'neuralnet\[plot\]'"):
-        plot.decision_boundary(model, X, y)
+    calls = [
+        lambda: plot.decision_boundary(model, X, y),
+        lambda: plot.history(history),
+        lambda: plot.network(model),
+        lambda: plot.weights(model),
+        lambda: plot.diagnostics(history),
+    ]
+    for call in calls:
+        with pytest.raises(ImportError, match=r"pip install 'neuralnet\[plot\]'"):
+            call()
 
 
 def test_plotting_is_headless_and_import_neuralnet_stays_light(tmp_path):

@@ -28,6 +28,8 @@ _DPI = 100
 def _figure(figsize: tuple[float, float]):
     """Return a new ``Figure`` on an Agg canvas, or raise ImportError naming the extra."""
     try:
+        # The package itself first: submodules already in sys.modules would import anyway.
+        import matplotlib  # noqa: F401
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
@@ -176,13 +178,12 @@ def network(model, path: str | os.PathLike | None = None, max_units: int = 32):
         path: write the figure there as a PNG.
         max_units: layers wider than this are drawn with their first ``max_units`` units.
     """
-    from matplotlib.collections import LineCollection
-
     dense = _dense_layers(model)
     sizes = [dense[0].n_in] + [l.n_out for l in dense]
     shown = [min(s, max_units) for s in sizes]
     height = max(shown) + 1
     fig = _figure((2.2 * len(sizes) + 1, max(3.0, 0.45 * height + 1)))
+    from matplotlib.collections import LineCollection  # after _figure: it checked matplotlib
     ax = fig.add_subplot()
 
     def unit_y(n: int) -> np.ndarray:

@@ -298,3 +298,55 @@ def test_conversion_happens_once_and_not_at_all_when_not_needed():
     assert converted.dtype == np.float64 and converted.flags.c_contiguous
     strided = np.zeros((4, 4), dtype=np.float32)[:, ::2]
     assert as_float_array(strided, "X", np.dtype(np.float32)).flags.c_contiguous
+
+
+# ------------------------------------------- the module-level functions, called directly
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax"])
+def test_activation_functions_take_lists_tuples_and_integers(name):
+    fn = getattr(neuralnet, name)
+    expected = fn(np.array([[-1.0, 0.0, 2.0]]))
+    for z in ([[-1, 0, 2]], ((-1, 0, 2),), np.array([[-1, 0, 2]], dtype=np.int8)):
+        out = fn(z)
+        assert np.issubdtype(out.dtype, np.floating)  # int8 becomes float32, as NumPy promotes
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_activation_functions_reject_what_is_not_numbers():
+    with pytest.raises(TypeError, match="z must be a numeric array; received str"):
+        neuralnet.sigmoid("0.5")
+    with pytest.raises(TypeError, match="z must be a numeric array; received an array of dtype <U1"):
+        neuralnet.relu(["a", "b"])
+    with pytest.raises(ValueError, match="softmax needs a vector or a batch of rows; received the "
+                       "scalar 3.0"):
+        neuralnet.softmax(3.0)
+    assert neuralnet.sigmoid(0) == 0.5  # element-wise ones take a plain number
+
+
+def test_loss_functions_take_lists_and_integers():
+    assert neuralnet.mse([1, 2], [1, 4]) == 2.0
+    assert neuralnet.binary_crossentropy((0, 1), [0.5, 0.5]) == pytest.approx(np.log(2))
+    assert neuralnet.categorical_crossentropy([1], [[0.5, 0.5]]) == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: neuralnet.mse(None, [1.0]), TypeError, "y_true must be a numeric array; received NoneType"),
+        (lambda: neuralnet.mse([1.0], "1"), TypeError, "y_pred must be a numeric array; received str"),
+        (lambda: neuralnet.mse([], []), ValueError, r"y_pred is empty \(shape \(0,\)\)"),
+        (lambda: neuralnet.mse([np.nan], [1.0]), ValueError, r"y_true contains 1 NaN or infinite value\(s\)"),
+        (lambda: neuralnet.mse([1.0], [np.inf]), ValueError, r"y_pred contains 1 NaN or infinite value\(s\)"),
+        (lambda: neuralnet.binary_crossentropy([0, 1], [0.1, 1.9]), ValueError,
+         r"y_pred must hold probabilities in \[0, 1\] for binary_crossentropy; received values "
+         r"from 0.1 to 1.9"),
+        (lambda: neuralnet.categorical_crossentropy([0], [[-0.5, 1.5]]), ValueError,
+         r"y_pred must hold probabilities in \[0, 1\] for categorical_crossentropy"),
+        (lambda: neuralnet.binary_crossentropy([0, 2], [0.1, 0.9]), ValueError,
+         r"y must hold labels in \{0, 1\} for binary_crossentropy"),
+        (lambda: neuralnet.categorical_crossentropy([0, 2], [[0.9, 0.1], [0.2, 0.8]]), ValueError,
+         r"y holds labels outside \[0, 1\] for a network with 2 outputs"),
+    ],
+)
+def test_loss_functions_reject_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

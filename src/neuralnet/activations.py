@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuralnet._registry import lookup
+from neuralnet._validation import as_numeric_array
 
 __all__ = [
     "Activation",
@@ -56,7 +57,9 @@ class Activation:
         return self.backward(a, np.ones_like(a))
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        return self.forward(np.asarray(z))
+        """Return ``f(z)`` for a number, list or array; integers are converted to floats."""
+        z = as_numeric_array(z, "z")
+        return self.forward(z.astype(np.result_type(z.dtype, np.float32)))
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -167,6 +170,13 @@ class Softmax(Activation):
 
     name = "softmax"
 
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        if np.ndim(z) == 0 and not isinstance(z, (str, bytes)):
+            raise ValueError(
+                f"softmax needs a vector or a batch of rows; received the scalar {z!r}."
+            )
+        return super().__call__(z)
+
     def forward(self, z, out=None):
         if z.ndim == 1:
             return self.forward(z[None, :])[0] if out is None else self.forward(z[None], out[None])[0]
@@ -222,10 +232,10 @@ def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
 
 
 def linear(z: np.ndarray) -> np.ndarray:
-    """The identity."""
-    return np.array(z, copy=True)
+    """The identity (a float copy of ``z``)."""
+    return Linear()(z)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax, stable for any ``z``."""
-    return Softmax()(np.asarray(z, dtype=np.result_type(np.asarray(z).dtype, np.float32)))
+    return Softmax()(z)

@@ -33,6 +33,7 @@ import numpy as np
 
 from neuralnet import activations as _act
 from neuralnet._registry import lookup
+from neuralnet._validation import as_float_array, as_numeric_array
 
 __all__ = [
     "Loss",
@@ -114,9 +115,19 @@ class Loss:
         return activation.backward(a, grad)
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        y_pred = np.asarray(y_pred, dtype=np.result_type(np.asarray(y_pred).dtype, np.float32))
+        y_pred = as_numeric_array(y_pred, "y_pred")
+        y_pred = as_float_array(y_pred, "y_pred", np.result_type(y_pred.dtype, np.float32), (1, 2))
         if y_pred.ndim == 1:
             y_pred = y_pred[:, None]
+        if self.canonical_activation in ("sigmoid", "softmax") and (
+            (y_pred < 0) | (y_pred > 1)
+        ).any():
+            raise ValueError(
+                f"y_pred must hold probabilities in [0, 1] for {self.name}; received values from "
+                f"{y_pred.min():g} to {y_pred.max():g}."
+            )
+        y_true = as_numeric_array(y_true, "y_true")
+        as_float_array(y_true, "y_true", np.float64, (1, 2))  # shape, emptiness, NaN and inf
         return self.value(self.prepare_targets(y_true, y_pred.shape), y_pred)
 
     def prepare_targets(self, y: np.ndarray, output_shape: tuple[int, int]) -> np.ndarray:

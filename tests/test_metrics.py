@@ -111,6 +111,9 @@ def test_get_by_name():
     assert metrics.get("accuracy") is metrics.binary_accuracy
     assert metrics.get("accuracy", "categorical_crossentropy", 3) is metrics.categorical_accuracy
     assert metrics.get("auc") is metrics.auc and metrics.get("r2") is metrics.r2
+    assert metrics.get("AUC") is metrics.auc and metrics.get("roc_auc_score") is metrics.auc
+    assert metrics.get("mean_absolute_error") is metrics.mae
+    assert metrics.get("f1_score") is metrics.f1 and metrics.get("r2_score") is metrics.r2
     multilabel_f1 = metrics.get("f1", "binary_crossentropy", 3)
     y = RNG.integers(0, 2, (N, 3))
     p = RNG.random((N, 3))

@@ -82,7 +82,8 @@ class History(Callback):
 
 # Metrics where larger is better; every other monitored value (losses, mae, mse) is minimised.
 _MAXIMISED = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "precision",
-              "recall", "f1", "auc", "r2")
+              "recall", "f1", "auc", "r2", "precision_score", "recall_score", "f1_score",
+              "roc_auc", "roc_auc_score", "r2_score")
 
 
 def _mode_better(monitor: str, mode: str, min_delta: float, caller: str):

@@ -188,6 +188,19 @@ METRICS = {
 }
 
 
+# Keras's and scikit-learn's names for the same metrics.
+_ALIASES = {
+    "f1_score": "f1",
+    "precision_score": "precision",
+    "recall_score": "recall",
+    "roc_auc": "auc",
+    "roc_auc_score": "auc",
+    "mean_absolute_error": "mae",
+    "mean_squared_error": "mse",
+    "r2_score": "r2",
+}
+
+
 def get(identifier, loss_name: str = "binary_crossentropy", n_outputs: int = 1):
     """Return the metric function named ``identifier``; ``accuracy`` follows the output type."""
     if callable(identifier):
@@ -199,13 +212,14 @@ def get(identifier, loss_name: str = "binary_crossentropy", n_outputs: int = 1):
             f"{type(identifier).__name__}"
         )
     binary = loss_name == "binary_crossentropy" or n_outputs == 1
-    if identifier in ("accuracy", "acc"):
+    key = _ALIASES.get(identifier.lower(), identifier.lower())
+    if key in ("accuracy", "acc"):
         return binary_accuracy if binary else categorical_accuracy
-    if identifier in ("precision", "recall", "f1") and binary and n_outputs > 1:
-        return functools.partial(METRICS[identifier], multilabel=True)
-    if identifier not in METRICS:
+    if key in ("precision", "recall", "f1") and binary and n_outputs > 1:
+        return functools.partial(METRICS[key], multilabel=True)
+    if key not in METRICS:
         raise ValueError(
             f"Unknown metric {identifier!r}; expected one of: "
             f"{', '.join(sorted(['accuracy', *METRICS]))}."
         )
-    return METRICS[identifier]
+    return METRICS[key]

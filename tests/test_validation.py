@@ -178,6 +178,19 @@ def test_a_network_object_never_built_has_no_weights():
         model.save("never-written.npz")
 
 
+@pytest.mark.parametrize("clear", ["delete", "none"])
+def test_a_lost_flat_buffer_is_rebuilt_from_the_layers_weights(clear):
+    model = binary_net()
+    expected = model.predict(X4)
+    if clear == "delete":
+        del model._flat_weights
+    else:
+        model._flat_weights = None
+    np.testing.assert_array_equal(model.predict(X4), expected)  # the layers kept their weights
+    model.fit(X4, Y4, epochs=1, verbose=0)
+    assert all(np.shares_memory(l.weights, model._flat_weights) for l in model.layers.dense)
+
+
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
 def test_nan_weights_are_refused_rather_than_predicted_with(entry):
     model = binary_net()

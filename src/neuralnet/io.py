@@ -27,8 +27,12 @@ import os
 import secrets
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from neuralnet.model import NeuralNet
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -112,7 +116,7 @@ def _header(model, arrays: dict[str, np.ndarray]) -> dict:
         ) from None
 
 
-def save(model, path: str | os.PathLike) -> None:
+def save(model: NeuralNet, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` atomically: a temporary file beside it, fsync, then rename.
 
     The file holds the architecture, every weight, the optimizer and its state, the epoch
@@ -263,7 +267,7 @@ def _check_recorded(header: dict, arrays: dict[str, np.ndarray], where: str) -> 
             )
 
 
-def load(path: str | os.PathLike):
+def load(path: str | os.PathLike) -> NeuralNet:
     """Return the ``NeuralNet`` saved at ``path``, ready to predict or to resume training."""
     from neuralnet.model import NeuralNet
 

@@ -168,17 +168,24 @@ class NeuralNet:
         self._dense = dense
 
     def _check_bound(self) -> None:
-        """Rebind when the chain was edited (a layer appended) since the buffer was built."""
+        """Rebind when the chain was edited (a layer appended) since the buffer was built.
+
+        A network without a dense layer has no weights at all: that is a ``RuntimeError``. A
+        lost flat buffer is rebuilt from the layers, which still hold their weights.
+        """
         layers = getattr(self, "layers", None)
         dense = layers.dense if isinstance(layers, LayerChain) else []
-        if not dense or getattr(self, "_flat_weights", None) is None:
+        if not dense:
             raise RuntimeError(
                 f"This NeuralNet has no weights yet: it holds no dense layer (layers={layers!r}). "
                 "Build it with NeuralNet(layer_shapes, ...) or load one with neuralnet.load(path) "
                 "before using it."
             )
-        if dense != self._dense or not all(
-            np.shares_memory(l.weights, self._flat_weights) for l in dense
+        flat = getattr(self, "_flat_weights", None)
+        if (
+            flat is None
+            or dense != getattr(self, "_dense", None)
+            or not all(np.shares_memory(l.weights, flat) for l in dense)
         ):
             self._bind_parameters()
 
@@ -516,8 +523,9 @@ class NeuralNet:
         layers = getattr(self, "layers", None)
         if not isinstance(layers, LayerChain) or layers._layers != getattr(self, "_dense", None):
             return None
-        if any(type(l) is not FullyConnectedLayer or l._weights.base is not self._flat_weights
-               for l in layers._layers):
+        flat = getattr(self, "_flat_weights", None)
+        if flat is None or any(type(l) is not FullyConnectedLayer or l._weights.base is not flat
+                               for l in layers._layers):
             return None
         return layers._layers
 

@@ -4,6 +4,7 @@
     neuralnet predict MODEL.npz --input FILE.csv [--output PREDICTIONS.csv]
     neuralnet evaluate MODEL.npz --input FILE.csv --target COLUMN
     neuralnet info MODEL.npz
+    neuralnet search [--dataset NAME | --data FILE.csv --target COLUMN] [--scheduler ADDRESS]
 
 CSV files have a header row and numeric columns. A model trained here remembers its feature
 columns (by name) and the scaling it applied, so ``predict`` and ``evaluate`` take the same kind
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="show a saved model's layers, shapes and parameters",
                           description="Summarise a saved model file.")
     info.add_argument("model", metavar="MODEL.npz")
+    _add_search_parser(sub)
     return parser
 
 
@@ -259,10 +261,8 @@ def _output_layer(loss: str | None, classify: bool, n_classes: int) -> tuple[str
     return loss, 1, "sigmoid" if loss == "binary_crossentropy" else "linear"
 
 
-def _train(args: argparse.Namespace) -> int:
-    from neuralnet import NeuralNet
-    from neuralnet.callbacks import EarlyStopping
-
+def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """Return ``X``, ``y``, the feature names and where they came from (CSV or built-in)."""
     if args.data is not None:
         if args.target is None:
             raise ValueError("--data needs --target COLUMN: the column to predict.")
@@ -274,6 +274,14 @@ def _train(args: argparse.Namespace) -> int:
         X, y = datasets.load(args.dataset, seed=args.seed)
         feature_names = [f"x{j}" for j in range(X.shape[1])]
         source = args.dataset
+    return X, y, feature_names, source
+
+
+def _train(args: argparse.Namespace) -> int:
+    from neuralnet import NeuralNet
+    from neuralnet.callbacks import EarlyStopping
+
+    X, y, feature_names, source = _load_data(args)
     classify = _is_classification(y, args.task)
     X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, args.test_size, args.seed)
     scaling = _scaling(X_train)
@@ -399,12 +407,91 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, received {text!r}")
+    return value
+
+
+def _add_search_parser(sub) -> None:
+    search = sub.add_parser(
+        "search",
+        help="grid-search hyperparameters by cross-validation, locally or on a Dask cluster",
+        description="Cross-validate every combination of the given hyperparameters (each option "
+        "takes one or more values) for a scaled NeuralNetClassifier / NeuralNetRegressor, then "
+        "print the candidates ranked by mean score and the best parameters. The fits run in "
+        "--n-jobs local processes, or on a running Dask cluster with --scheduler ADDRESS.",
+    )
+    source = search.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=list(datasets.DATASETS), default="moons",
+                        help="built-in dataset (default: moons)")
+    source.add_argument("--data", metavar="CSV", help="a CSV file with a header row")
+    search.add_argument("--target", metavar="COLUMN", help="the CSV column to predict")
+    search.add_argument("--task", choices=["auto", "classification", "regression"],
+                        default="auto", help="auto (default): classification when the target "
+                        f"holds whole numbers 0..{_MAX_AUTO_CLASSES - 1}, regression otherwise")
+    search.add_argument("--hidden", type=_layer_sizes, nargs="+", default=[(16,), (32, 32)],
+                        metavar="SIZES", help="hidden layer sizes to try (default: 16 32,32)")
+    search.add_argument("--activation", choices=sorted(ACTIVATIONS), nargs="+",
+                        default=["relu"], help="default: relu")
+    search.add_argument("--learning-rate", type=_positive_float, nargs="+",
+                        default=[1e-3, 1e-2], help="default: 0.001 0.01")
+    search.add_argument("--alpha", type=_non_negative_float, nargs="+", default=[1e-4],
+                        help="L2 strengths, scikit-learn's scale (default: 0.0001)")
+    search.add_argument("--epochs", type=_positive_int, default=50, help="default: 50")
+    search.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
+    search.add_argument("--cv", type=_positive_int, default=3, help="folds (default: 3)")
+    search.add_argument("--n-jobs", type=int, default=-1,
+                        help="local worker processes (default: -1, one per core)")
+    search.add_argument("--scheduler", metavar="ADDRESS",
+                        help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    search.add_argument("--seed", type=int, default=0, help="seeds every fit (default: 0)")
+    search.add_argument("--top", type=_positive_int, help="print only the best N candidates")
+
+
+def _search(args: argparse.Namespace) -> int:
+    import math
+    import warnings
+
+    from neuralnet.search import format_results, grid_search
+
+    X, y, _, source = _load_data(args)
+    task = "classification" if _is_classification(y, args.task) else "regression"
+    if task == "classification":
+        y = y.astype(np.int64)
+    grid = {"hidden_layer_sizes": args.hidden, "activation": args.activation,
+            "learning_rate": args.learning_rate, "alpha": args.alpha}
+    n = math.prod(len(v) for v in grid.values())
+    where = (f"the Dask cluster at {args.scheduler}" if args.scheduler
+             else f"local processes (n_jobs={args.n_jobs})")
+    print(f"Grid search ({task}): {n} candidates x {args.cv} folds = {n * args.cv} fits on "
+          f"{source} ({X.shape[0]} samples, {X.shape[1]} features), on {where}")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # A fixed epoch budget is the point of a search; a warning per fit would drown the table.
+        warnings.filterwarnings("ignore", message=".*maximum number of epochs")
+        search = grid_search(X, y, grid, task=task, cv=args.cv, n_jobs=args.n_jobs,
+                             scheduler=args.scheduler, random_state=args.seed,
+                             epochs=args.epochs, batch_size=args.batch_size)
+    elapsed = time.perf_counter() - start
+    print(format_results(search, args.top))
+    best = ", ".join(f"{k.removeprefix('net__')}={v!r}" for k, v in search.best_params_.items())
+    print(f"best parameters: {best}")
+    print(f"best mean {'accuracy' if task == 'classification' else 'R^2'}: "
+          f"{search.best_score_:.4f}")
+    print(f"searched in {elapsed:.1f} s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "info": _info}[
-            args.command
-        ](args)
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "info": _info,
+                "search": _search}[args.command](args)
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`): point stdout at devnull so the
         # interpreter's final flush does not fail too (the recipe in Python's signal docs).

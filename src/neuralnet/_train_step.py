@@ -111,8 +111,8 @@ class FusedStep:
         """Write the output activation of ``z`` into ``a``; return the mean loss."""
         if self.kind == "softmax":
             # a = exp(z - max) / sum exp(z - max), exactly as activations.Softmax computes it;
-            # the row max and row sum then give each row's log-sum-exp for free:
-            # -sum_j y_j log a_j = lse * sum_j y_j - sum_j y_j z_j.
+            # the row max and row sum then give each row's log-sum-exp for free, and
+            # -sum_j y_j log a_j = sum_j y_j (lse - z_j).
             row_max = np.maximum.reduce(z, axis=1, out=self.row[:m])
             np.subtract(z, row_max[:, None], out=a)
             np.exp(a, out=a)
@@ -120,8 +120,8 @@ class FusedStep:
             a /= row_sum[:, None]
             lse = np.log(row_sum, out=row_sum)
             lse += row_max
-            y_sum = np.add.reduce(y, axis=1, out=self.row[:m])
-            return (float(np.dot(lse, y_sum)) - float(np.vdot(y, z))) / m
+            minus_log_a = np.subtract(lse[:, None], z, out=self.scratch[:m])
+            return float(np.vdot(y, minus_log_a)) / m
         if self.kind == "sigmoid":
             # a = exp(min(z, 0)) / (1 + exp(-|z|)), as activations.Sigmoid computes it; and
             # per element  -[y log a + (1 - y) log(1 - a)] = max(z, 0) + log1p(exp(-|z|)) - y z.

@@ -740,8 +740,8 @@ class NeuralNet:
                     xb, tb = X, y
                 else:
                     xb, tb = Xb[:m], yb[:m]
-                    np.take(X, idx, axis=0, out=xb)
-                    np.take(y, idx, axis=0, out=tb)
+                    X.take(idx, axis=0, out=xb)  # the methods skip np.take's Python wrapper
+                    y.take(idx, axis=0, out=tb)
                 wb = sample_weight[idx] if sample_weight is not None else None
                 batch_loss = train_step(xb, tb, wb)  # forward, loss, and backward if finite
                 if not np.isfinite(batch_loss):

@@ -29,6 +29,9 @@ Training stops early, as in ``MLPClassifier``, once the training loss (or, with
 ``early_stopping``, the validation score) has not improved by at least ``tol`` for more than
 ``n_iter_no_change`` consecutive epochs; with ``early_stopping`` the best weights seen on the
 validation set are restored at the end. Otherwise a ``ConvergenceWarning`` says the epochs ran out.
+``partial_fit`` is one epoch over the batch it is given, with neither test (as in
+``MLPClassifier``); ``n_iter_`` and ``loss_curve_`` count every epoch, across ``warm_start`` fits
+and ``partial_fit`` calls.
 """
 
 from __future__ import annotations

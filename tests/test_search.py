@@ -160,6 +160,22 @@ def test_grid_search_errors():
         grid_search(X, y, {"hidden": [(8,)]})
 
 
+def test_a_diverging_candidate_scores_nan_and_ranks_last():
+    from sklearn.exceptions import FitFailedWarning
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = 3 * X[:, 0] + 0.5
+    with pytest.warns(FitFailedWarning, match="2 fits failed out of a total of 4"), \
+            pytest.warns(UserWarning, match="One or more of the test scores are non-finite"):
+        search = grid_search(X, y, {"learning_rate": [0.01, 1e6], "optimizer": ["sgd"]},
+                             cv=2, epochs=10)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert search.best_params_["net__learning_rate"] == 0.01
+    assert format_results(search).splitlines()[2].split()[:3] == ["2", "nan", "nan"]
+
+
 def test_grid_search_without_distributed_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     X, y = datasets.make_xor(40, noise=0.1, seed=0)

@@ -74,6 +74,9 @@ def grid_search(
         scheduler: a Dask scheduler's address such as ``"tcp://10.0.0.5:8786"``.
         random_state: seeds every network, so the results do not depend on where fits run.
         estimator_params: fixed parameters of every candidate, e.g. ``epochs=50``.
+
+    A candidate whose fits fail, say a learning rate so high that training diverges, scores
+    NaN and ranks last (scikit-learn's ``FitFailedWarning`` gives the reason); the search goes on.
     """
     sk_model_selection = _require("sklearn.model_selection", "sklearn")
     from sklearn.pipeline import Pipeline
@@ -107,7 +110,6 @@ def grid_search(
         {f"net__{name}": list(values) for name, values in param_grid.items()},
         cv=cv,
         n_jobs=None if scheduler is not None else n_jobs,
-        error_score="raise",
     )
     with _dask_backend(scheduler) if scheduler is not None else contextlib.nullcontext():
         search.fit(X, y)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -503,3 +505,37 @@ def test_save_refuses_what_cannot_be_rebuilt(tmp_path):
     with pytest.raises(TypeError, match="path must be a str or os.PathLike; received NoneType"):
         model.save(None)
     assert os.listdir(tmp_path) == []
+
+
+def test_every_damaged_byte_is_caught_or_harmless(saved, tmp_path):
+    model, path = saved
+    data = path.read_bytes()
+    damaged = tmp_path / "damaged.npz"
+    outcomes = {"refused": 0, "loaded": 0}
+    for i in range(0, len(data), 3):
+        blob = bytearray(data)
+        blob[i] ^= 0xFF
+        damaged.write_bytes(bytes(blob))
+        try:
+            loaded = neuralnet.load(damaged)
+        except ValueError as exc:
+            assert "Cannot load" in str(exc)
+            outcomes["refused"] += 1
+        else:  # a byte the zip format ignores (a timestamp, say): nothing of the model changed
+            _assert_same_weights(loaded, model)
+            outcomes["loaded"] += 1
+    assert outcomes["refused"] > 0.8 * sum(outcomes.values())
+
+
+def test_a_file_cut_anywhere_is_refused_and_closed(saved, tmp_path):
+    _, path = saved
+    data = path.read_bytes()
+    cut = tmp_path / "cut.npz"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for size in range(0, len(data), 11):
+            cut.write_bytes(data[:size])
+            with pytest.raises(ValueError, match="cut.npz"):
+                neuralnet.load(cut)
+        gc.collect()  # a handle left open warns when it is collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

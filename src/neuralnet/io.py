@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import secrets
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,46 +164,56 @@ _PICKLE_MAGIC = b"\x80"  # the PROTO opcode every pickle since protocol 2 starts
 _ARCHIVE_MAGIC = (b"PK", b"\x93NUMPY")
 
 
+def _read_arrays(f, where: str) -> dict[str, np.ndarray]:
+    """Read every array of the open archive ``f``; refuse what is not a model file."""
+    magic = f.read(6)
+    f.seek(0)
+    # NumPy treats every file that is neither .npy nor .npz as a pickle; say which it is.
+    if magic.startswith(_PICKLE_MAGIC):
+        raise _Refused(_pickled(where))
+    if magic and not magic.startswith(_ARCHIVE_MAGIC):
+        raise _Refused(f"{where}: it is not a neuralnet model file (not a NumPy .npz archive).")
+    archive = np.load(f, allow_pickle=False)
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise _Refused(f"{where}: it is a single .npy array, not a neuralnet model file (.npz).")
+    with archive:
+        # Every member first: one holding pickled objects is refused as such.
+        arrays = {name: archive[name] for name in archive.files}
+    if _HEADER not in arrays:
+        raise _Refused(
+            f"{where}: it is a NumPy archive but not a neuralnet model file "
+            f"(no '{_HEADER}' entry; it holds {sorted(arrays)[:5]})."
+        )
+    return arrays
+
+
 def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     """Return the header and every array, or raise ``ValueError`` naming what is wrong."""
     where = f"Cannot load {str(path)!r}"
     try:
-        with open(path, "rb") as f:
-            magic = f.read(6)
-        # NumPy treats every file that is neither .npy nor .npz as a pickle; say which it is.
-        if magic.startswith(_PICKLE_MAGIC):
-            raise _Refused(_pickled(where))
-        if magic and not magic.startswith(_ARCHIVE_MAGIC):
-            raise _Refused(f"{where}: it is not a neuralnet model file (not a NumPy .npz archive).")
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _Refused(f"{where}: it is a single .npy array, not a neuralnet model file (.npz).")
-        with archive:
-            # Every member first: one holding pickled objects is refused as such.
-            arrays = {name: archive[name] for name in archive.files}
-        if _HEADER not in arrays:
-            raise _Refused(
-                f"{where}: it is a NumPy archive but not a neuralnet model file "
-                f"(no '{_HEADER}' entry; it holds {sorted(arrays)[:5]})."
-            )
-    except _Refused as exc:
-        raise ValueError(str(exc)) from None
+        f = open(path, "rb")  # closed by the with below
     except FileNotFoundError:
         raise FileNotFoundError(f"{where}: no such file.") from None
     except IsADirectoryError:
         raise ValueError(f"{where}: it is a directory, not a model file.") from None
-    except ValueError as exc:
-        if "pickle" in str(exc):  # an object array inside the archive
-            raise ValueError(_pickled(where)) from None
-        raise ValueError(f"{where}: the file is corrupted or truncated ({exc}).") from None
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        if "CRC" in str(exc):  # the archive's own CRC-32 of a member
+    # Our own handle: NumPy leaks the file it opened when the zip directory is unreadable.
+    with f:
+        try:
+            arrays = _read_arrays(f, where)
+        except _Refused as exc:
+            raise ValueError(str(exc)) from None
+        except ValueError as exc:
+            if "pickle" in str(exc):  # an object array inside the archive
+                raise ValueError(_pickled(where)) from None
+            raise ValueError(f"{where}: the file is corrupted or truncated ({exc}).") from None
+        except Exception as exc:  # any failure to parse an untrusted file means damage
+            if "CRC" in str(exc):  # the archive's own CRC-32 of a member
+                raise ValueError(
+                    f"{where}: the file is corrupted: a checksum does not match ({exc})."
+                ) from None
             raise ValueError(
-                f"{where}: the file is corrupted: a checksum does not match ({exc})."
+                f"{where}: the file is corrupted or truncated ({type(exc).__name__}: {exc})."
             ) from None
-        raise ValueError(
-            f"{where}: the file is corrupted or truncated ({type(exc).__name__}: {exc})."
-        ) from None
     raw = arrays.pop(_HEADER)
     try:
         if raw.dtype != np.uint8 or raw.ndim != 1:

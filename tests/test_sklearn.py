@@ -408,6 +408,26 @@ def test_pickle_round_trip_and_clone():
     assert not hasattr(fresh, "model_") and not hasattr(fresh, "classes_")
 
 
+@pytest.mark.parametrize("mmap", [False, True], ids=["pickle", "joblib-memmap"])
+def test_training_resumes_after_pickling_with_the_optimizer_state(mmap, tmp_path):
+    import joblib
+
+    X, y = blobs(60)
+    model = clf(epochs=3).fit(X, y)
+    if mmap:  # joblib memory-maps the arrays read-only; training must still write its own
+        joblib.dump(model, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    else:
+        loaded = pickle.loads(pickle.dumps(model))
+    (state,) = loaded.model_.optimizer.state.values()
+    assert state["step"] == model.model_.optimizer.iterations
+    assert list(loaded.model_.optimizer.state) == [id(loaded.model_._flat_weights)]
+    model.partial_fit(X, y)
+    loaded.partial_fit(X, y)  # the same Adam moments, step count and shuffling: the same update
+    for ours, theirs in zip(model.model_.get_weights(), loaded.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_missing_scikit_learn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.base", None)

@@ -167,6 +167,25 @@ class NeuralNet:
             offset += size
         self._dense = dense
 
+    def __getstate__(self) -> dict:
+        # The optimizer keys its state by id(parameter), which no copy or pickle keeps: note
+        # which entry is this network's, for __setstate__ to re-key it.
+        return {**self.__dict__, "_pickled_flat_id": id(getattr(self, "_flat_weights", None))}
+
+    def __setstate__(self, state: dict) -> None:
+        flat_id = state.pop("_pickled_flat_id", None)
+        self.__dict__.update(state)
+        optimizer = self.__dict__.get("optimizer")
+        entry = optimizer.state.pop(flat_id, None) if optimizer is not None else None
+        if entry is None:
+            return
+        # Pickling copied the layers' views apart from the flat buffer: bind them again now so
+        # the moments follow the buffer (copied: a memory-mapped load is read-only).
+        self._bind_parameters()
+        optimizer.state[id(self._flat_weights)] = {
+            k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in entry.items()
+        }
+
     def _check_bound(self) -> None:
         """Rebind when the chain was edited (a layer appended) since the buffer was built.
 

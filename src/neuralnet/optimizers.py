@@ -56,6 +56,10 @@ class Optimizer:
         self.iterations = 0
         self._scratch: dict[int, np.ndarray] = {}
 
+    def __getstate__(self) -> dict:
+        # Scratch is work space keyed by id(parameter), meaningless in a copy: start afresh.
+        return {**self.__dict__, "_scratch": {}}
+
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """Update every array of ``params`` in place; ``grads`` may be overwritten."""
         self.iterations += 1

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import os
+
+# scikit-learn's estimator checks include array-API input; SciPy reads this once, at import,
+# so it is set here, before any test module imports scikit-learn (otherwise that check skips).
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
 import pytest
 
 

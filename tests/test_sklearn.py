@@ -24,11 +24,10 @@ from neuralnet.sklearn import NeuralNetClassifier, NeuralNetRegressor
 SMALL = dict(hidden_layer_sizes=(16,), learning_rate=0.02, epochs=40)
 
 
-# No expected failures. scikit-learn itself skips five checks here, each for a reason outside
-# the estimators: array-API input (needs SCIPY_ARRAY_API=1 and an array library), pandas input
-# (pandas is not a dependency), and the classifier's decision_function (it has none; like
-# MLPClassifier, it exposes predict_proba). The checks' random data kill many ReLUs of the
-# small network, which NeuralNet's TrainingWarning rightly reports; it is noise here.
+# No expected failures and nothing skipped: the dev extra installs pandas and array-api-compat,
+# and tests/conftest.py sets SCIPY_ARRAY_API=1, so the pandas and array-API checks run too.
+# The checks' random data kill many ReLUs of the small network, which NeuralNet's
+# TrainingWarning rightly reports; it is noise here.
 @pytest.mark.filterwarnings("ignore::neuralnet.diagnostics.TrainingWarning")
 @parametrize_with_checks([NeuralNetClassifier(**SMALL), NeuralNetRegressor(**SMALL)])
 def test_sklearn_estimator_checks(estimator, check):
@@ -55,6 +54,20 @@ def reg(**kwargs):
 
 
 # -------------------------------------------------------------------- tasks
+def test_decision_function_is_the_logits_and_ranks_like_predict_proba():
+    X, y = make_moons(200, noise=0.1, seed=0)
+    binary = clf().fit(X, y)
+    scores = binary.decision_function(X)
+    assert scores.shape == (200,)
+    np.testing.assert_array_equal(binary.predict(X), binary.classes_[(scores >= 0).astype(int)])
+    np.testing.assert_allclose(binary.predict_proba(X)[:, 1], 1 / (1 + np.exp(-scores)), rtol=1e-6)
+    Xb, yb = blobs()
+    multi = clf().fit(Xb, yb)
+    logits = multi.decision_function(Xb)
+    assert logits.shape == (len(Xb), 3)
+    np.testing.assert_array_equal(multi.predict(Xb), multi.classes_[logits.argmax(axis=1)])
+
+
 def test_binary_classification_one_sigmoid_output_and_string_labels():
     X, y = make_moons(300, noise=0.1, seed=0)
     labels = np.array(["inner", "outer"])[y]

@@ -460,6 +460,18 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             return np.hstack([1.0 - proba, proba])
         return proba
 
+    def decision_function(self, X) -> np.ndarray:
+        """Return the output layer's pre-activations (logits), ranked like ``predict_proba``.
+
+        Binary: ``(n_samples,)``, positive for ``classes_[1]``; multi-class and multi-label:
+        ``(n_samples, n_outputs)``, one column per class or label.
+        """
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        model = self.model_
+        logits = model._logits(model._check_X(X), 1024).astype(np.float64)
+        return logits[:, 0] if self.n_outputs_ == 1 else logits
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True

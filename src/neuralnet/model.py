@@ -17,6 +17,7 @@ optimizer step is a few vectorised operations over the whole network.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -763,7 +764,7 @@ class NeuralNet:
                     y.take(idx, axis=0, out=tb)
                 wb = sample_weight[idx] if sample_weight is not None else None
                 batch_loss = train_step(xb, tb, wb)  # forward, loss, and backward if finite
-                if not np.isfinite(batch_loss):
+                if not math.isfinite(batch_loss):
                     if self.optimizer.iterations == first_iteration:
                         # Not one update yet: the data overflow the initial weights.
                         self._check_finite(batch_loss, "loss", X)

@@ -195,6 +195,23 @@ def test_update_ratio_is_one_full_batch_step_by_hand():
     np.testing.assert_allclose(history.diagnostics["update_ratio"][0], expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "optimizer",
+    ["adam", "sgd_nesterov_decay", "rmsprop", "adagrad", "adamw"],
+)
+def test_grad_norm_is_the_last_batch_gradient_whatever_the_optimizer(optimizer):
+    """Optimizers leave the gradient buffer alone, so the recorded norm is dL/dW itself."""
+    from neuralnet.optimizers import SGD
+
+    X, y = _moons(32)
+    model = NeuralNet(((2, 4), (4, 1)), seed=0, dtype="float64")
+    expected = [np.linalg.norm(g) for g in model.gradients(X, y)]  # at the starting weights
+    opt = SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01) \
+        if optimizer == "sgd_nesterov_decay" else optimizer
+    history = model.fit(X, y, epochs=1, batch_size=32, shuffle=False, optimizer=opt, verbose=0)
+    np.testing.assert_allclose(history.diagnostics["grad_norm"][0], expected, rtol=1e-12)
+
+
 def test_dead_relus_are_counted_and_warned_about_once():
     X, y = _moons(64)
     model = NeuralNet(((2, 8), (8, 1)), activations=["relu", "sigmoid"], seed=0)

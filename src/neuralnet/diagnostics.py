@@ -336,7 +336,8 @@ _UPDATE_RATIO_LIMIT = 0.1
 class TrainingMonitor(Callback):
     """Record per-layer diagnostics each epoch into ``history.diagnostics``; warn once on trouble.
 
-    Nothing runs per batch. At each epoch's start the weights are copied; at its end
+    Nothing runs per batch. At each epoch's end, against the copy of the weights ``fit`` takes
+    at its start,
 
         grad_norm[l]    = ||dL/dW_l||  of the epoch's last batch
         update_ratio[l] = ||W_l(end) - W_l(start)|| / ||W_l(start)||
@@ -357,7 +358,6 @@ class TrainingMonitor(Callback):
         self.history = history
         step = max(1, len(X) // _PROBE_ROWS)
         self._probe = X[::step][:_PROBE_ROWS]
-        self._start: np.ndarray | None = None
         self._last_loss: float | None = None
         self._offsets: np.ndarray | None = None
         self._warned: set[str] = set()
@@ -365,12 +365,6 @@ class TrainingMonitor(Callback):
     def on_train_begin(self, logs=None):
         for key in ("grad_norm", "update_ratio", "dead_relu", "saturated"):
             self.history.diagnostics.setdefault(key, [])
-
-    def on_epoch_begin(self, epoch, logs=None):
-        flat = self.model._flat_weights
-        if self._start is None or self._start.shape != flat.shape:
-            self._start = np.empty_like(flat)
-        np.copyto(self._start, flat)
 
     def on_epoch_end(self, epoch, logs=None):
         model = self.model
@@ -380,7 +374,8 @@ class TrainingMonitor(Callback):
         if self._offsets is None:
             self._offsets = np.cumsum([0] + [l.weights.size for l in dense[:-1]])
         offsets = self._offsets
-        flat, start = model._flat_weights, self._start
+        # fit keeps a copy of the weights from the epoch's start (its divergence fallback).
+        flat, start = model._flat_weights, model._epoch_start_weights
         grad_sq = np.add.reduceat(np.square(model._flat_grad), offsets)
         moved_sq = np.add.reduceat(np.square(flat - start), offsets)
         start_sq = np.add.reduceat(np.square(start), offsets)

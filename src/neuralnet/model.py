@@ -744,10 +744,12 @@ class NeuralNet:
                     schedule(epoch), f"learning_rate (the schedule's value at epoch {epoch})",
                     low_open=True,
                 )
+            # The weights to fall back to if this epoch diverges: one copy per epoch is cheap.
+            # The diagnostics measure the epoch's update against the same copy.
+            last_good = self._snapshot()
+            self._epoch_start_weights = last_good[0]
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
-            # The weights to fall back to if this epoch diverges: one copy per epoch is cheap.
-            last_good = self._snapshot()
             if shuffle:
                 # A fresh permutation each epoch (not a reshuffle of the last one), so an epoch's
                 # order depends only on the generator's state and resuming a run is exact.

@@ -61,7 +61,10 @@ class Optimizer:
         return {**self.__dict__, "_scratch": {}}
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Update every array of ``params`` in place; ``grads`` may be overwritten."""
+        """Update every array of ``params`` in place; ``grads`` are left as they are.
+
+        Keeping the gradients intact lets ``fit``'s diagnostics read the last batch's gradient.
+        """
         self.iterations += 1
         for p, g in zip(params, grads, strict=True):
             state = self.state.get(id(p))
@@ -83,7 +86,7 @@ class Optimizer:
     def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """PyTorch's coupled weight decay: ``g + weight_decay * p`` (an L2 term on every weight)."""
         if self.weight_decay:
-            g += self.weight_decay * p
+            return g + self.weight_decay * p
         return g
 
     def get_config(self) -> dict:
@@ -136,7 +139,7 @@ class SGD(Optimizer):
                 buf *= self.momentum
                 buf += (1.0 - self.dampening) * g
             if self.nesterov:
-                g += self.momentum * buf
+                g = g + self.momentum * buf
             else:
                 g = buf
         p -= self.learning_rate * g
@@ -170,8 +173,8 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
 
     def _update(self, p, g, state):
-        # Every step is in place: ``g`` (recomputed each batch) and one scratch array per
-        # parameter hold the intermediates, so a step allocates nothing and makes 13 passes
+        # Every step is in place: one scratch array per parameter holds the intermediates
+        # (``g`` is only read), so a step allocates nothing and makes 13 passes
         # over memory. Scalars stay Python floats: a NumPy float64 scalar would turn each
         # float32 operation into a float64 one with a cast.
         if self._decoupled:
@@ -189,16 +192,16 @@ class Adam(Optimizer):
         np.subtract(g, m, out=s)
         s *= 1.0 - self.beta_1
         m += s
-        # v <- b2 v + (1 - b2) g^2; g now holds (1 - b2) g^2, no longer the gradient.
-        g *= g
-        g *= 1.0 - self.beta_2
+        # v <- b2 v + (1 - b2) g^2, through the scratch array: g itself stays the gradient.
+        np.multiply(g, g, out=s)
+        s *= 1.0 - self.beta_2
         v *= self.beta_2
-        v += g
+        v += s
         if self.amsgrad:
             np.maximum(state["v_max"], v, out=state["v_max"])
             v = state["v_max"]
-        # p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), written into g.
-        denom = np.sqrt(v, out=g)
+        # p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), in the scratch.
+        denom = np.sqrt(v, out=s)
         denom /= math.sqrt(1.0 - self.beta_2**t)
         denom += self.epsilon
         np.divide(m, denom, out=denom)

@@ -575,12 +575,17 @@ class NeuralNet:
         return logs
 
     def _evaluate(self, X, targets, batch_size, sample_weight, metric_fns) -> dict[str, float]:
-        outputs = self.predict(X, batch_size)
-        z = None
         if self.output_activation.name == self.loss_fn.canonical_activation and (
             self.output_activation.name != "linear"
         ):
-            z = self._logits(X, batch_size)
+            # The loss is computed stably from the logits: one pass gives them and the outputs,
+            # checked as predict checks its own.
+            self._check_ready()
+            batch_size = check_positive_int(batch_size, "batch_size")
+            outputs, z = self._outputs_and_logits(X, batch_size)
+            self._check_finite(outputs, "outputs", X)
+        else:
+            outputs, z = self.predict(X, batch_size), None
         logs = {
             "loss": self.loss_fn.value(targets, outputs, z, sample_weight)
             + sum(l.penalty() for l in self._dense)
@@ -589,12 +594,15 @@ class NeuralNet:
             logs[name] = float(fn(targets, outputs))
         return logs
 
-    def _logits(self, X, batch_size) -> np.ndarray:
-        out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+    def _outputs_and_logits(self, X, batch_size) -> tuple[np.ndarray, np.ndarray]:
+        """Return the outputs and the output layer's pre-activations, from one pass in batches."""
+        outputs = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+        logits = np.empty_like(outputs)
         for start in range(0, len(X), batch_size):
-            self._forward(X[start : start + batch_size])
-            out[start : start + batch_size] = self._dense[-1]._z
-        return out
+            stop = start + batch_size
+            outputs[start:stop] = self._forward(X[start:stop])
+            logits[start:stop] = self._dense[-1]._z
+        return outputs, logits
 
     def _metric_fns(self, metrics) -> dict:
         names = list(metrics) if metrics is not None else (

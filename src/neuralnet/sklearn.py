@@ -469,7 +469,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         model = self.model_
-        logits = model._logits(model._check_X(X), 1024).astype(np.float64)
+        logits = model._outputs_and_logits(model._check_X(X), 1024)[1].astype(np.float64)
         return logits[:, 0] if self.n_outputs_ == 1 else logits
 
     def __sklearn_tags__(self):

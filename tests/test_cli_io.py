@@ -13,6 +13,7 @@ import pytest
 
 import neuralnet
 from neuralnet import NeuralNet
+from neuralnet import io as nio
 from neuralnet.cli import main
 
 
@@ -240,7 +241,7 @@ def test_info_prints_the_summary(trained, capsys):
     model_path, _ = trained
     assert main(["info", str(model_path)]) == 0
     out = capsys.readouterr().out
-    assert "format version 1" in out and f"neuralnet {neuralnet.__version__}" in out
+    assert f"format version {nio.FORMAT_VERSION}" in out and f"neuralnet {neuralnet.__version__}" in out
     assert model_path.name in out
     # NeuralNet.summary(): the layers with their absorbed (n_in + 1, n_out) weight shapes.
     assert "NeuralNet 3-16-16-1: loss binary_crossentropy, dtype float32" in out

@@ -153,7 +153,7 @@ def test_adam_scratch_is_neither_state_nor_config():
     p = np.ones(5, dtype=np.float32)
     opt = Adam()
     opt.step([p], [np.full(5, 0.5, dtype=np.float32)])
-    assert set(opt.state[id(p)]) == {"shape", "step", "m", "v"}
+    assert set(opt.state[id(p)]) == {"shape", "step", "m_sum", "v_sum"}
     assert "_scratch" not in opt.get_config()
     assert Adam(**{k: v for k, v in opt.get_config().items() if k != "name"}).get_config() == (
         opt.get_config()

@@ -165,10 +165,10 @@ def test_load_restores_everything_saved(saved):
     assert loaded.optimizer.iterations == model.optimizer.iterations == 8
     saved_state = model.optimizer.state[id(model._flat_weights)]
     loaded_state = loaded.optimizer.state[id(loaded._flat_weights)]
-    assert saved_state.keys() == loaded_state.keys() == {"shape", "step", "m", "v"}
+    assert saved_state.keys() == loaded_state.keys() == {"shape", "step", "m_sum", "v_sum"}
     assert loaded_state["step"] == 8
-    np.testing.assert_array_equal(loaded_state["m"], saved_state["m"])
-    np.testing.assert_array_equal(loaded_state["v"], saved_state["v"])
+    np.testing.assert_array_equal(loaded_state["m_sum"], saved_state["m_sum"])
+    np.testing.assert_array_equal(loaded_state["v_sum"], saved_state["v_sum"])
     assert loaded.metadata == {"feature_names": ["a", "b", "c"]}
     # The Dropout layer draws from the model's generator, as in a freshly built network.
     assert loaded.layers[1].rng is loaded.rng
@@ -203,7 +203,8 @@ def test_file_is_a_plain_archive_with_a_json_header(saved):
     with np.load(path, allow_pickle=False) as archive:
         files = set(archive.files)
         header = json.loads(archive["header"].tobytes().decode("utf-8"))
-    assert files == {"header", "weights_0", "weights_1", "optimizer_0_m", "optimizer_0_v"}
+    assert files == {"header", "weights_0", "weights_1", "optimizer_0_m_sum",
+                     "optimizer_0_v_sum"}
     assert header["format"] == "neuralnet.NeuralNet"
     assert header["format_version"] == nio.FORMAT_VERSION
     assert header["neuralnet_version"] == neuralnet.__version__
@@ -350,10 +351,39 @@ def test_load_refuses_a_newer_format_version(saved, tmp_path):
     _rewrite(path, tmp_path / "new.npz", newer)
     with pytest.raises(
         ValueError,
-        match=r"format version 2 \(by neuralnet 9.0.0\), newer than this neuralnet reads "
-        r"\(format version 1\); upgrade neuralnet",
+        match=rf"format version {nio.FORMAT_VERSION + 1} \(by neuralnet 9.0.0\), newer than this "
+        rf"neuralnet reads \(format version {nio.FORMAT_VERSION}\); upgrade neuralnet",
     ):
         neuralnet.load(tmp_path / "new.npz")
+
+
+def test_a_format_1_file_resumes_adam_from_its_moments(saved, tmp_path):
+    """Format 1 stored Adam's moments m and v; they are read as the sums the state now holds."""
+    model, path = saved
+    beta_1, beta_2 = model.optimizer.beta_1, model.optimizer.beta_2
+
+    def as_format_1(header, arrays):
+        header["format_version"] = 1
+        header["optimizer"]["state"][0]["arrays"] = ["m", "v"]
+        for old, new, beta in (("m_sum", "m", beta_1), ("v_sum", "v", beta_2)):
+            arrays[f"optimizer_0_{new}"] = (arrays.pop(f"optimizer_0_{old}") * (1 - beta)).astype(
+                np.float32)
+            del header["arrays"][f"optimizer_0_{old}"]
+            header["arrays"][f"optimizer_0_{new}"] = _describe(arrays[f"optimizer_0_{new}"])
+
+    _rewrite(path, tmp_path / "v1.npz", as_format_1)
+    old, new = neuralnet.load(tmp_path / "v1.npz"), neuralnet.load(path)
+    old_state = old.optimizer.state[id(old._flat_weights)]
+    new_state = new.optimizer.state[id(new._flat_weights)]
+    assert old_state.keys() == new_state.keys() == {"shape", "step", "m_sum", "v_sum"}
+    for key in ("m_sum", "v_sum"):
+        assert old_state[key].dtype == np.float32
+        np.testing.assert_allclose(old_state[key], new_state[key], rtol=1e-6, atol=1e-30)
+    X, y = _data()
+    old.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    new.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    for a, b in zip(old.get_weights(), new.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -436,11 +466,11 @@ def test_load_refuses_an_optimizer_state_that_does_not_fit(saved, tmp_path):
     _, path = saved
 
     def shrink(header, arrays):
-        arrays["optimizer_0_m"] = arrays["optimizer_0_m"][:3].copy()
-        header["arrays"]["optimizer_0_m"] = _describe(arrays["optimizer_0_m"])
+        arrays["optimizer_0_m_sum"] = arrays["optimizer_0_m_sum"][:3].copy()
+        header["arrays"]["optimizer_0_m_sum"] = _describe(arrays["optimizer_0_m_sum"])
 
     _rewrite(path, tmp_path / "bad.npz", shrink)
-    with pytest.raises(ValueError, match=r"optimizer state 'm' has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"optimizer state 'm_sum' has shape \(3,\)"):
         neuralnet.load(tmp_path / "bad.npz")
 
 

@@ -37,7 +37,8 @@ __all__ = ["save", "load", "FORMAT_VERSION"]
 
 FORMAT_NAME = "neuralnet.NeuralNet"
 # Raise when the layout changes; a reader refuses files whose version is newer than its own.
-FORMAT_VERSION = 1
+# 2: Adam's state holds the exponential sums m_sum and v_sum (format 1 held m and v).
+FORMAT_VERSION = 2
 _HEADER = "header"
 
 
@@ -351,5 +352,23 @@ def _restore_training_state(model, header: dict, arrays: dict[str, np.ndarray]) 
                     f"expected {param.shape} and {param.dtype}"
                 )
             state[key] = value.copy()
+        if header["format_version"] == 1:
+            _upgrade_format_1_state(opt, state)
         opt.state[id(param)] = state
     model.optimizer = opt
+
+
+def _upgrade_format_1_state(opt, state: dict) -> None:
+    """Format 1 kept Adam's moments ``m`` and ``v``; now the state holds their exponential sums.
+
+    ``m = (1 - beta_1) m_sum`` and ``v = (1 - beta_2) v_sum`` (see ``optimizers.Adam``).
+    """
+    from neuralnet.optimizers import Adam
+
+    if not isinstance(opt, Adam):
+        return
+    for old, new, beta in (("m", "m_sum", opt.beta_1), ("v", "v_sum", opt.beta_2),
+                           ("v_max", "v_sum_max", opt.beta_2)):
+        if old in state:
+            moment = state.pop(old)
+            state[new] = (moment / (1.0 - beta)).astype(moment.dtype)

@@ -32,6 +32,9 @@ CASES = {
                    "categorical_crossentropy", Y_LABELS),
     "linear+mse": (((4, 3), (3, 2)), ["leaky_relu", "linear"], "mse", Y_REAL),
     "one layer": (((4, 1),), "sigmoid", "binary_crossentropy", Y_BINARY),
+    # A row-wise activation below the output: the step must apply it along each sample.
+    "hidden softmax": (((4, 5), (5, 3)), ["softmax", "softmax"], "categorical_crossentropy",
+                       Y_LABELS),
 }
 
 
@@ -74,19 +77,43 @@ def test_fused_step_with_l2_and_a_full_batch_in_a_fixed_order(monkeypatch):
     np.testing.assert_allclose(h_fast.history["loss"], h_ref.history["loss"], rtol=1e-5)
 
 
+@pytest.mark.parametrize("feature_major", [True, False], ids=["feature-major", "batch-major"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_fused_step_gradient_and_loss_equal_the_reference_on_one_batch(case):
+def test_fused_step_gradient_and_loss_equal_the_reference_on_one_batch(case, feature_major):
     net, y = make(case)
     targets = net._check_y(y, len(X))
     loss_ref = net._reference_step(X, targets)
     grad_ref = net._flat_grad.copy()
     net._flat_grad[...] = np.nan
-    loss_fast = _train_step.FusedStep(net, len(X))(X, targets)
+    step = _train_step.FusedStep(net, len(X), feature_major=feature_major)
+    assert step.feature_major is feature_major
+    loss_fast = step(X, targets)
     np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)
     assert loss_fast == pytest.approx(loss_ref, rel=1e-6)
     # The layers record the batch as forward() does, for callbacks that look at them.
     assert net.layers[0]._x is X
     np.testing.assert_allclose(net.layers[-1]._a, net.predict(X), rtol=1e-6)
+    # A short last batch uses the leading columns of the same buffers.
+    loss_ref = net._reference_step(X[:7], targets[:7])
+    grad_ref = net._flat_grad.copy()
+    assert step(X[:7], targets[:7]) == pytest.approx(loss_ref, rel=1e-6)
+    np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("shapes", "batch_size", "expected"),
+    [(((2, 3), (3, 1)), 1000, True), (((784, 256), (256, 10)), 128, False),
+     (((64, 64), (64, 10)), 256, True), (((64, 64), (64, 10)), 255, False)],
+)
+def test_feature_major_buffers_when_the_batch_is_four_times_the_widest_layer(
+    shapes, batch_size, expected
+):
+    net = NeuralNet(shapes, activations="sigmoid", loss="binary_crossentropy", seed=0)
+    step = _train_step.FusedStep(net, batch_size)
+    assert step.feature_major is expected
+    z = step._buffers[0][0]
+    assert z.shape == (shapes[0][1], batch_size)
+    assert z.flags.c_contiguous is expected and z.flags.f_contiguous is not expected
 
 
 def test_fused_step_stops_before_back_propagating_a_non_finite_loss():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -37,10 +39,15 @@ def as_numeric_array(X, name: str) -> np.ndarray:
 def all_finite(a: np.ndarray) -> bool:
     """Whether every element of ``a`` is finite (True for an empty array).
 
-    ``min`` and ``max`` propagate NaN and reach any infinity, so two reductions answer with no
-    temporary; ``np.isfinite(a).all()`` would first build a boolean array as large as ``a``.
+    A finite sum of squares means every element is finite (a NaN or an infinity would carry
+    into it), so one BLAS dot product answers in the common case, with no temporary and no
+    floating-point warning; ``np.isfinite(a).all()`` would first build a boolean array as large
+    as ``a``. Only when that sum is not finite (non-finite data, or squares beyond the dtype's
+    range) do ``min`` and ``max`` decide: they propagate NaN and reach any infinity.
     """
-    return a.size == 0 or bool(np.isfinite(a.min()) and np.isfinite(a.max()))
+    if a.size == 0 or math.isfinite(np.vdot(a, a)):
+        return True
+    return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
 def as_float_array(X, name: str, dtype: np.dtype, ndim: tuple[int, ...] = (2,)) -> np.ndarray:

@@ -344,51 +344,61 @@ class TrainingMonitor(Callback):
         dead_relu[l]    = fraction of a ReLU layer's units that output 0 on every probe row
         saturated[l]    = fraction of a sigmoid/tanh layer's outputs within 1% of its bounds
 
-    (``nan`` where a quantity does not apply), the probe rows being up to 128 training samples
-    pushed forward in inference mode. Each list in ``history.diagnostics`` has one entry per
-    epoch, itself one value per dense layer.
+    (``nan`` where a quantity does not apply). The probe rows are up to 128 rows of the epoch's
+    last batch, with the activations training computed for them; if that batch is smaller
+    than both 128 rows and the data (a short remainder), or the network has Dropout (whose
+    training activations are not the network's), 128 training rows are pushed forward in
+    inference mode instead. Each list in ``history.diagnostics`` has one entry per epoch,
+    itself one value per dense layer.
 
     It warns (``TrainingWarning``) at most once per kind and call of ``fit`` when the loss rises
     by a quarter while the weights move by more than a tenth of their size in one epoch (the
     learning rate is too high), when most of a hidden layer's ReLUs are dead, or when a hidden
     sigmoid/tanh layer is nearly all saturated.
+
+    It runs after every epoch, so it is written to cost little when an epoch is a single step
+    (the article's full-batch gradient descent): the three squared norms of every layer come
+    from one ``reduceat`` over a work buffer, and the probe reuses training's activations.
     """
 
     def __init__(self, history, X: np.ndarray) -> None:
         self.history = history
         step = max(1, len(X) // _PROBE_ROWS)
         self._probe = X[::step][:_PROBE_ROWS]
+        self._n_train = len(X)
         self._last_loss: float | None = None
         self._offsets: np.ndarray | None = None
+        self._work: np.ndarray | None = None
+        self._probe_views: tuple | None = None
         self._warned: set[str] = set()
 
     def on_train_begin(self, logs=None):
         for key in ("grad_norm", "update_ratio", "dead_relu", "saturated"):
             self.history.diagnostics.setdefault(key, [])
+        dense = self.model._dense
+        # Layer l owns the l-th segment of the flat buffers (NeuralNet._bind_parameters).
+        self._offsets = np.cumsum([0] + [l.weights.size for l in dense[:-1]])
+        self._work = np.empty((3, self.model._flat_weights.size), dtype=self.model.dtype)
+        self._trained_rows_are_probes = len(dense) == len(self.model.layers)  # no Dropout
 
     def on_epoch_end(self, epoch, logs=None):
         model = self.model
-        dense = model._dense
-        # Layer l owns the l-th segment of the flat buffers (NeuralNet._bind_parameters): one
-        # reduceat per quantity instead of a handful of NumPy calls per layer.
-        if self._offsets is None:
-            self._offsets = np.cumsum([0] + [l.weights.size for l in dense[:-1]])
-        offsets = self._offsets
         # fit keeps a copy of the weights from the epoch's start (its divergence fallback).
-        flat, start = model._flat_weights, model._epoch_start_weights
-        grad_sq = np.add.reduceat(np.square(model._flat_grad), offsets)
-        moved_sq = np.add.reduceat(np.square(flat - start), offsets)
-        start_sq = np.add.reduceat(np.square(start), offsets)
-        grad_norm = np.sqrt(grad_sq).tolist()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            update_ratio = np.sqrt(moved_sq / start_sq).tolist()
+        flat, start, work = model._flat_weights, model._epoch_start_weights, self._work
+        np.square(model._flat_grad, out=work[0])
+        np.square(np.subtract(flat, start, out=work[1]), out=work[1])
+        np.square(start, out=work[2])
+        grad_sq, moved_sq, start_sq = np.add.reduceat(work, self._offsets, axis=1).tolist()
+        grad_norm = [math.sqrt(x) for x in grad_sq]
+        update_ratio = [_ratio(m, s) for m, s in zip(moved_sq, start_sq, strict=True)]
         dead, saturated = [], []
-        model._forward(self._probe)
-        for layer in dense:
-            a, name = layer._a, layer.activation.name
-            # count_nonzero / size: np.mean costs ten times more on arrays this small.
-            alive = np.count_nonzero((a > 0).any(axis=0)) if name == "relu" else None
-            dead.append(1.0 - alive / a.shape[1] if alive is not None else math.nan)
+        for layer, a in zip(model._dense, self._probe_activations(), strict=True):
+            name = layer.activation.name
+            if name == "relu":
+                # count_nonzero / size: np.mean costs ten times more on arrays this small.
+                dead.append(1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1])
+            else:
+                dead.append(math.nan)
             if name in _SATURATION:
                 lo, hi = _SATURATION[name]
                 saturated.append(np.count_nonzero((a <= lo) | (a >= hi)) / a.size)
@@ -400,6 +410,22 @@ class TrainingMonitor(Callback):
         record["dead_relu"].append(dead)
         record["saturated"].append(saturated)
         self._check(epoch, (logs or {}).get("loss"), update_ratio, dead[:-1], saturated[:-1])
+
+    def _probe_activations(self) -> list[np.ndarray]:
+        """Each dense layer's outputs on the probe rows (see the class docstring)."""
+        dense = self.model._dense
+        trained = [layer._a for layer in dense]
+        cached = self._probe_views
+        if cached is not None and all(a is b for a, b in zip(trained, cached[0], strict=True)):
+            return cached[1]  # fit's step reuses its arrays: so do these views of them
+        rows = 0 if trained[-1] is None else len(trained[-1])
+        if self._trained_rows_are_probes and rows >= min(_PROBE_ROWS, self._n_train):
+            step = max(1, rows // _PROBE_ROWS)
+            views = [a[::step][:_PROBE_ROWS] for a in trained]
+            self._probe_views = (trained, views)
+            return views
+        self.model._forward(self._probe)
+        return [layer._a for layer in dense]
 
     def _check(self, epoch, loss, update_ratio, dead, saturated) -> None:
         """Warn in words about the first sign of each kind of trouble."""
@@ -437,6 +463,13 @@ class TrainingMonitor(Callback):
         if kind not in self._warned:
             self._warned.add(kind)
             warnings.warn(message, TrainingWarning, stacklevel=_outside_package())
+
+
+def _ratio(moved_sq: float, start_sq: float) -> float:
+    """``sqrt(moved_sq / start_sq)``; an all-zero start (a layer initialised at zero) gives inf or nan."""
+    if start_sq > 0:
+        return math.sqrt(moved_sq / start_sq)
+    return math.inf if moved_sq > 0 else math.nan
 
 
 def _outside_package() -> int:

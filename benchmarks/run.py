@@ -7,6 +7,11 @@
 Each (library, workload) run happens in its own fresh Python process; the libraries take turns
 round by round (the order rotates every round), so a slow minute on this shared machine hurts
 all of them alike, and the ratio to PyTorch is taken *within* a round before the median.
+Within its process each library trains the workload a few times from the same start
+(``FITS_PER_CHILD``) and reports its fastest run; ``predict`` reports its fastest group of
+calls. This machine's speed swings by up to 2x from one second to the next (other tenants'
+load), so a single run measures the weather as much as the code; the fastest of a few is what
+the code costs. Every library is measured the same way.
 
 Fair by construction: the data are generated once and saved as float32 ``.npy`` files that
 every child loads; the architecture, batch size, optimizer and its hyper-parameters are the
@@ -48,6 +53,10 @@ TINY = dict(n_train=1000, noise=0.2, hidden=3, learning_rate=1.0, steps=1000)
 DIGITS = dict(hidden=64, learning_rate=1e-3, batch_size=32, epochs=50)
 N_DIGITS_TRAIN = 1347  # load_digits has 1,797 samples; 75% train (train_test_split, stratified)
 PREDICT = dict(one_sample_calls=3000, batch=1024, batch_calls=30)
+# Each child trains this many times from the same start and reports its fastest run: this
+# machine's speed swings by up to 2x within seconds (other tenants), and the fastest of a few
+# runs is what the code costs, the rest being waiting. Every library gets the same count.
+FITS_PER_CHILD = {"mnist": 2, "tiny": 5, "digits": 3}
 
 
 def child_env() -> dict:
@@ -175,31 +184,43 @@ def nn_train(workload, d):
 
     if workload == "mnist":
         X, y, Xt, yt = load(d, "mnist")
-        sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
-        net = nn_model(sizes, ["relu", "relu", "softmax"], "categorical_crossentropy",
-                       load_weights(d / "mnist_init.npz"))
+        sizes, acts, loss = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"]), \
+            ["relu", "relu", "softmax"], "categorical_crossentropy"
         fit = dict(epochs=MNIST["epochs"], batch_size=MNIST["batch_size"], optimizer="adam",
                    learning_rate=MNIST["learning_rate"])
     elif workload == "digits":
         X, y, Xt, yt = load(d, "digits")
-        net = nn_model((64, DIGITS["hidden"], 10), ["relu", "softmax"],
-                       "categorical_crossentropy", load_weights(d / "digits_init.npz"))
+        sizes, acts, loss = (64, DIGITS["hidden"], 10), ["relu", "softmax"], "categorical_crossentropy"
         fit = dict(epochs=DIGITS["epochs"], batch_size=DIGITS["batch_size"], optimizer="adam",
                    learning_rate=DIGITS["learning_rate"])
     else:  # tiny: full-batch gradient descent, so no shuffling
         X, y, Xt, yt = load(d, "tiny")
-        net = nn_model((2, TINY["hidden"], 1), "sigmoid", "binary_crossentropy",
-                       load_weights(d / "tiny_init.npz"))
+        sizes, acts, loss = (2, TINY["hidden"], 1), "sigmoid", "binary_crossentropy"
         fit = dict(epochs=TINY["steps"], batch_size=len(X), optimizer="sgd",
                    learning_rate=TINY["learning_rate"], shuffle=False)
-    base = rss_now_mb()
-    start = time.perf_counter()
-    net.fit(X, y, verbose=0, **fit)
-    seconds = time.perf_counter() - start
-    accuracy = float(np.mean(net.predict_classes(Xt) == yt))
+    init = load_weights(d / f"{workload}_init.npz")
+
+    def train_once():
+        net = nn_model(sizes, acts, loss, init)
+        start = time.perf_counter()
+        net.fit(X, y, verbose=0, **fit)
+        return time.perf_counter() - start, net
+
+    result, net = best_of(workload, train_once)
+    result["accuracy"] = float(np.mean(net.predict_classes(Xt) == yt))
     if workload == "mnist":
         np.savez(d / "mnist_trained.npz", *net.get_weights())
-    return dict(seconds=seconds, accuracy=accuracy, base_mb=base)
+    return result
+
+
+def best_of(workload, train_once) -> tuple[dict, object]:
+    """Run ``train_once() -> (seconds, model)`` FITS_PER_CHILD times; the fastest, and every time."""
+    base = rss_now_mb()
+    times = []
+    for _ in range(FITS_PER_CHILD[workload]):
+        seconds, model = train_once()
+        times.append(seconds)
+    return dict(seconds=min(times), all_seconds=times, base_mb=base), model
 
 
 def nn_predict(d):
@@ -216,7 +237,8 @@ def trained_weights(d):
 
 
 def time_predict(predict, one, batch) -> dict:
-    """Median of per-call times: one sample (latency) and a 1,024-row batch (throughput)."""
+    """Per-call times, one sample (latency) and a 1,024-row batch (throughput), each the fastest
+    of its timed groups (30 groups of 100 one-sample calls, 30 single batch calls)."""
     for _ in range(50):
         predict(one)
     per_call = []
@@ -231,7 +253,8 @@ def time_predict(predict, one, batch) -> dict:
         start = time.perf_counter()
         predict(batch)
         per_batch.append(time.perf_counter() - start)
-    return dict(seconds=statistics.median(per_call), batch_seconds=statistics.median(per_batch))
+    return dict(seconds=min(per_call), batch_seconds=min(per_batch),
+                median_seconds=statistics.median(per_call))
 
 
 # ----------------------------------------------------------------------------- children: torch
@@ -257,22 +280,26 @@ def torch_train(workload, d):
     import torch.nn.functional as F
 
     torch.set_num_threads(2)
-    torch.manual_seed(0)
     if workload == "tiny":
         X, y, Xt, yt = load(d, "tiny")
-        model = torch_model((2, TINY["hidden"], 1), ["sigmoid", "sigmoid"],
-                            load_weights(d / "tiny_init.npz"))
+        init = load_weights(d / "tiny_init.npz")
         Xb, yb = torch.from_numpy(X), torch.from_numpy(y.astype("float32"))[:, None]
-        optimizer = torch.optim.SGD(model.parameters(), lr=TINY["learning_rate"])
-        base = rss_now_mb()
-        start = time.perf_counter()
-        for _ in range(TINY["steps"]):
-            optimizer.zero_grad()
-            loss = F.binary_cross_entropy(model(Xb), yb)
-            loss.backward()
-            optimizer.step()
-            running = loss.item()  # what a training loop logs; neuralnet's fit records it too
-        seconds = time.perf_counter() - start
+
+        def train_once():
+            torch.manual_seed(0)
+            model = torch_model((2, TINY["hidden"], 1), ["sigmoid", "sigmoid"], init)
+            optimizer = torch.optim.SGD(model.parameters(), lr=TINY["learning_rate"])
+            start = time.perf_counter()
+            for _ in range(TINY["steps"]):
+                optimizer.zero_grad()
+                loss = F.binary_cross_entropy(model(Xb), yb)
+                loss.backward()
+                optimizer.step()
+                running = loss.item()  # what a training loop logs; neuralnet's fit records it too
+            del running
+            return time.perf_counter() - start, model
+
+        result, model = best_of(workload, train_once)
         with torch.inference_mode():
             pred = (model(torch.from_numpy(Xt))[:, 0] >= 0.5).numpy()
     else:
@@ -283,28 +310,34 @@ def torch_train(workload, d):
             acts = ["relu", "relu", "softmax"]
         else:
             sizes, acts = (64, DIGITS["hidden"], 10), ["relu", "softmax"]
-        model = torch_model(sizes, acts, load_weights(d / f"{workload}_init.npz"))
+        init = load_weights(d / f"{workload}_init.npz")
         X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
         n, batch = len(X), cfg["batch_size"]
-        base = rss_now_mb()
-        start = time.perf_counter()
-        for _ in range(cfg["epochs"]):
-            order = torch.randperm(n)
-            running = 0.0
-            for i in range(0, n, batch):
-                idx = order[i : i + batch]
-                optimizer.zero_grad()
-                # cross_entropy fuses log-softmax with the loss, as neuralnet's output delta does.
-                loss = F.cross_entropy(model(X_t[idx]), y_t[idx])
-                loss.backward()
-                optimizer.step()
-                running += loss.item() * len(idx)
-        seconds = time.perf_counter() - start
+
+        def train_once():
+            torch.manual_seed(0)
+            model = torch_model(sizes, acts, init)
+            optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+            start = time.perf_counter()
+            for _ in range(cfg["epochs"]):
+                order = torch.randperm(n)
+                running = 0.0
+                for i in range(0, n, batch):
+                    idx = order[i : i + batch]
+                    optimizer.zero_grad()
+                    # cross_entropy fuses log-softmax with the loss, as neuralnet's output delta does.
+                    loss = F.cross_entropy(model(X_t[idx]), y_t[idx])
+                    loss.backward()
+                    optimizer.step()
+                    running += loss.item() * len(idx)
+            del running
+            return time.perf_counter() - start, model
+
+        result, model = best_of(workload, train_once)
         with torch.inference_mode():
             pred = model(torch.from_numpy(Xt)).argmax(1).numpy()
-    del running
-    return dict(seconds=seconds, accuracy=float((pred == yt).mean()), base_mb=base)
+    result["accuracy"] = float((pred == yt).mean())
+    return result
 
 
 def torch_predict(d):
@@ -330,6 +363,7 @@ def sk_train(workload, d):
     import warnings
 
     import numpy as np
+    from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
@@ -351,13 +385,18 @@ def sk_train(workload, d):
             max_iter=cfg["epochs"], alpha=0.0, shuffle=True, tol=0.0,
             n_iter_no_change=cfg["epochs"] + 1, random_state=0,
         )
-    base = rss_now_mb()
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y)
-    seconds = time.perf_counter() - start
-    return dict(seconds=seconds, accuracy=float(np.mean(model.predict(Xt) == yt)), base_mb=base)
+
+    def train_once():
+        estimator = clone(model)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(X, y)
+        return time.perf_counter() - start, estimator
+
+    result, estimator = best_of(workload, train_once)
+    result["accuracy"] = float(np.mean(estimator.predict(Xt) == yt))
+    return result
 
 
 def sk_predict(d):
@@ -525,7 +564,7 @@ def paired(runs, torch_runs, key: str) -> list[float]:
 def report(raw, imports, peaks, kernels, libraries) -> None:
     median = statistics.median
     print()
-    print("| workload | library | median time | samples/s | test accuracy | peak MB | growth MB "
+    print("| workload | library | time (median of rounds) | samples/s | test accuracy | peak MB | growth MB "
           "| time ÷ PyTorch (paired; median [min, max]) |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for workload, by_lib in raw.items():

@@ -1,5 +1,6 @@
 """Gradient checks, the traced forward/backward pass, and the training diagnostics in History."""
 
+import pickle
 import re
 import warnings
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuralnet import NeuralNet, activations
+from neuralnet.callbacks import Callback
 from neuralnet.datasets import make_moons, standardize
 from neuralnet.diagnostics import GradientCheck, TrainingMonitor, TrainingWarning
 
@@ -273,3 +275,52 @@ def test_monitor_does_not_change_training(monkeypatch):
     monkeypatch.setattr(TrainingMonitor, "on_epoch_end", lambda self, epoch, logs=None: None)
     for a, b in zip(monitored, train(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+class _Recorder(Callback):
+    """Notes, at each epoch's end, what the monitor should report and what it shows so far."""
+
+    def __init__(self):
+        self.grad_norms, self.weights, self.seen = [], [], []
+
+    def on_train_begin(self, logs=None):
+        self.weights.append([w.copy() for w in self.model.get_weights()])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.grad_norms.append([np.linalg.norm(l.grad) for l in self.model.layers.dense])
+        self.weights.append([w.copy() for w in self.model.get_weights()])
+        self.seen.append(len(self.model.history.diagnostics["grad_norm"]))
+
+
+def test_diagnostics_held_back_in_blocks_equal_each_epochs_own_numbers():
+    """A tiny full-batch network's epochs wait in blocks of 64; every number is still its epoch's."""
+    X, y = _moons(50)
+    model = NeuralNet(((2, 3), (3, 1)), seed=0, dtype="float64")
+    recorder = _Recorder()
+    history = model.fit(X, y, epochs=150, batch_size=50, learning_rate=0.5, shuffle=False,
+                        callbacks=[recorder], verbose=0)
+    # Read during training, the diagnostics were complete up to the epoch before.
+    assert recorder.seen == list(range(150))
+    d = history.diagnostics
+    assert [len(d[key]) for key in sorted(d)] == [150] * 4
+    np.testing.assert_allclose(d["grad_norm"], recorder.grad_norms, rtol=1e-10)
+    w = recorder.weights
+    expected_ratio = [
+        [np.linalg.norm(b - a) / np.linalg.norm(a) for a, b in zip(w[e], w[e + 1], strict=True)]
+        for e in range(150)
+    ]
+    np.testing.assert_allclose(d["update_ratio"], expected_ratio, rtol=1e-10)
+    probe = X[::max(1, len(X) // 128)][:128]
+    model.set_weights(w[-2])  # the last epoch's start: its one batch saw these weights
+    saturated = [np.mean((a <= 0.01) | (a >= 0.99)) for a in _layer_outputs(model, probe)]
+    np.testing.assert_allclose(d["saturated"][-1], saturated)
+    assert history._pending is None  # fit's end completed them and let go of the monitor
+    np.testing.assert_equal(pickle.loads(pickle.dumps(history)).diagnostics, d)
+
+
+def _layer_outputs(model, X):
+    outputs = []
+    for layer in model.layers.dense:
+        X = layer.forward(X).copy()
+        outputs.append(X)
+    return outputs

@@ -66,9 +66,21 @@ class History(Callback):
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
-        self.diagnostics: dict[str, list[list[float]]] = {}
+        self._diagnostics: dict[str, list[list[float]]] = {}
+        # Set during fit: completes ``diagnostics`` with the epochs the monitor holds back.
+        self._pending = None
         self.epoch: list[int] = []
         self.params: dict = {}
+
+    @property
+    def diagnostics(self) -> dict[str, list[list[float]]]:
+        if self._pending is not None:
+            self._pending()
+        return self._diagnostics
+
+    def __getstate__(self) -> dict:
+        # The diagnostics are made complete; the link to fit's monitor is not kept.
+        return {**self.__dict__, "_diagnostics": self.diagnostics, "_pending": None}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

@@ -356,9 +356,12 @@ class TrainingMonitor(Callback):
     learning rate is too high), when most of a hidden layer's ReLUs are dead, or when a hidden
     sigmoid/tanh layer is nearly all saturated.
 
-    It runs after every epoch, so it is written to cost little when an epoch is a single step
-    (the article's full-batch gradient descent): the three squared norms of every layer come
-    from one ``reduceat`` over a work buffer, and the probe reuses training's activations.
+    When an epoch is a single small step (the article's full-batch gradient descent on a 2-3-1
+    network), computing these numbers costs as much as the step. So each epoch only copies what
+    they are computed from (the gradient, the end weights, the probe activations) into a block
+    of work arrays holding up to 64 epochs, and the numbers of a whole block come from a few
+    NumPy calls when it is full, when training ends, or as soon as ``history.diagnostics`` is
+    read. A large network's block holds one epoch: its numbers are computed at once.
     """
 
     def __init__(self, history, X: np.ndarray) -> None:
@@ -367,49 +370,46 @@ class TrainingMonitor(Callback):
         self._probe = X[::step][:_PROBE_ROWS]
         self._n_train = len(X)
         self._last_loss: float | None = None
-        self._offsets: np.ndarray | None = None
-        self._work: np.ndarray | None = None
         self._probe_views: tuple | None = None
         self._warned: set[str] = set()
+        self._block: _EpochBlock | None = None
 
     def on_train_begin(self, logs=None):
         for key in ("grad_norm", "update_ratio", "dead_relu", "saturated"):
-            self.history.diagnostics.setdefault(key, [])
-        dense = self.model._dense
-        # Layer l owns the l-th segment of the flat buffers (NeuralNet._bind_parameters).
-        self._offsets = np.cumsum([0] + [l.weights.size for l in dense[:-1]])
-        self._work = np.empty((3, self.model._flat_weights.size), dtype=self.model.dtype)
-        self._trained_rows_are_probes = len(dense) == len(self.model.layers)  # no Dropout
+            self.history._diagnostics.setdefault(key, [])
+        self.history._pending = self._flush
+        self._trained_rows_are_probes = len(self.model._dense) == len(self.model.layers)  # no Dropout
 
     def on_epoch_end(self, epoch, logs=None):
         model = self.model
+        activations = self._probe_activations()
+        block = self._block
+        if block is None or not block.fits(activations):
+            self._flush()
+            block = self._block = _EpochBlock(model, activations)
         # fit keeps a copy of the weights from the epoch's start (its divergence fallback).
-        flat, start, work = model._flat_weights, model._epoch_start_weights, self._work
-        np.square(model._flat_grad, out=work[0])
-        np.square(np.subtract(flat, start, out=work[1]), out=work[1])
-        np.square(start, out=work[2])
-        grad_sq, moved_sq, start_sq = np.add.reduceat(work, self._offsets, axis=1).tolist()
-        grad_norm = [math.sqrt(x) for x in grad_sq]
-        update_ratio = [_ratio(m, s) for m, s in zip(moved_sq, start_sq, strict=True)]
-        dead, saturated = [], []
-        for layer, a in zip(model._dense, self._probe_activations(), strict=True):
-            name = layer.activation.name
-            if name == "relu":
-                # count_nonzero / size: np.mean costs ten times more on arrays this small.
-                dead.append(1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1])
-            else:
-                dead.append(math.nan)
-            if name in _SATURATION:
-                lo, hi = _SATURATION[name]
-                saturated.append(np.count_nonzero((a <= lo) | (a >= hi)) / a.size)
-            else:
-                saturated.append(math.nan)
-        record = self.history.diagnostics
-        record["grad_norm"].append(grad_norm)
-        record["update_ratio"].append(update_ratio)
-        record["dead_relu"].append(dead)
-        record["saturated"].append(saturated)
-        self._check(epoch, (logs or {}).get("loss"), update_ratio, dead[:-1], saturated[:-1])
+        block.add(epoch, (logs or {}).get("loss"), model._flat_grad, model._flat_weights,
+                  model._epoch_start_weights, activations)
+        if block.full:
+            self._flush()
+
+    def on_train_end(self, logs=None):
+        self._flush()
+        self.history._pending = None
+
+    def _flush(self) -> None:
+        """Compute and record the numbers of the epochs waiting in the block, in order."""
+        block = self._block
+        if block is None or not block.count:
+            return
+        record = self.history._diagnostics
+        dense = self.model._dense
+        for epoch, loss, grad_norm, update_ratio, dead, saturated in block.results(dense):
+            record["grad_norm"].append(grad_norm)
+            record["update_ratio"].append(update_ratio)
+            record["dead_relu"].append(dead)
+            record["saturated"].append(saturated)
+            self._check(epoch, loss, update_ratio, dead[:-1], saturated[:-1])
 
     def _probe_activations(self) -> list[np.ndarray]:
         """Each dense layer's outputs on the probe rows (see the class docstring)."""
@@ -463,6 +463,89 @@ class TrainingMonitor(Callback):
         if kind not in self._warned:
             self._warned.add(kind)
             warnings.warn(message, TrainingWarning, stacklevel=_outside_package())
+
+
+class _EpochBlock:
+    """What the diagnostics of up to ``capacity`` epochs are computed from, and the computation.
+
+    Per epoch: the last batch's gradient, the end weights, the start weights (fit's own copy,
+    kept by reference) and each dense layer's activations on the probe rows.
+    """
+
+    # Work arrays of about this many values in all (4 MB of float32) set how many epochs wait.
+    _BUDGET = 1 << 20
+    _MAX_EPOCHS = 64
+
+    def __init__(self, model, activations: list[np.ndarray]) -> None:
+        n_params = model._flat_weights.size
+        per_epoch = 2 * n_params + sum(a.size for a in activations)
+        self.capacity = max(1, min(self._MAX_EPOCHS, self._BUDGET // per_epoch))
+        dtype = model.dtype
+        self.grads = np.empty((self.capacity, n_params), dtype=dtype)
+        self.ends = np.empty((self.capacity, n_params), dtype=dtype)
+        self.acts = [np.empty((self.capacity, *a.shape), dtype=dtype) for a in activations]
+        self.starts: list[np.ndarray] = []
+        self.epochs: list[int] = []
+        self.losses: list = []
+        # Layer l owns the l-th segment of the flat buffers (NeuralNet._bind_parameters).
+        self.offsets = np.cumsum([0] + [l.weights.size for l in model._dense[:-1]])
+
+    @property
+    def count(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def full(self) -> bool:
+        return self.count == self.capacity
+
+    def fits(self, activations: list[np.ndarray]) -> bool:
+        return all(a.shape == b.shape[1:] for a, b in zip(activations, self.acts, strict=True))
+
+    def add(self, epoch, loss, grad, end, start, activations) -> None:
+        i = self.count
+        np.copyto(self.grads[i], grad)
+        np.copyto(self.ends[i], end)
+        for buffer, a in zip(self.acts, activations, strict=True):
+            np.copyto(buffer[i], a)
+        self.starts.append(start)
+        self.epochs.append(epoch)
+        self.losses.append(loss)
+
+    def results(self, dense):
+        """Yield ``(epoch, loss, grad_norm, update_ratio, dead, saturated)`` per epoch; empty it."""
+        k = self.count
+        starts = np.stack(self.starts)
+        moved = np.subtract(self.ends[:k], starts, out=self.ends[:k])
+        squares = np.square(np.stack([self.grads[:k], moved, starts]), out=None)
+        grad_sq, moved_sq, start_sq = np.add.reduceat(squares, self.offsets, axis=2).tolist()
+        columns = []  # per layer: (dead fraction per epoch, saturated fraction per epoch)
+        for layer, a in zip(dense, self.acts, strict=True):
+            a = a[:k]
+            name = layer.activation.name
+            nan = [math.nan] * k
+            dead = nan
+            if name == "relu":
+                # count_nonzero / size: np.mean costs ten times more on arrays this small.
+                alive = np.count_nonzero((a > 0).any(axis=1), axis=1)
+                dead = (1.0 - alive / a.shape[2]).tolist()
+            saturated = nan
+            if name in _SATURATION:
+                lo, hi = _SATURATION[name]
+                outside = np.count_nonzero((a <= lo) | (a >= hi), axis=(1, 2))
+                saturated = (outside / (a.shape[1] * a.shape[2])).tolist()
+            columns.append((dead, saturated))
+        for j in range(k):
+            yield (
+                self.epochs[j],
+                self.losses[j],
+                [math.sqrt(x) for x in grad_sq[j]],
+                [_ratio(m, s) for m, s in zip(moved_sq[j], start_sq[j], strict=True)],
+                [column[0][j] for column in columns],
+                [column[1][j] for column in columns],
+            )
+        self.starts.clear()
+        self.epochs.clear()
+        self.losses.clear()
 
 
 def _ratio(moved_sq: float, start_sq: float) -> float:

@@ -244,3 +244,19 @@ def test_import_neuralnet_imports_numpy_only():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+@pytest.mark.parametrize("bias", [-200.0, 200.0, 0.0])
+def test_fused_sigmoid_loss_holds_when_exp_overflows(bias):
+    """Outputs far below -88 overflow exp(-z): the step falls back to the overflow-free form."""
+    net = NeuralNet(((4, 3), (3, 1)), activations="sigmoid", seed=2)
+    net.layers[-1].weights[-1] = bias
+    net.layers[0].weights[-1] = -150.0  # the hidden sigmoid, too, far past exp's range
+    targets = net._check_y(Y_BINARY, len(X))
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss_ref = net._reference_step(X, targets)
+        grad_ref = net._flat_grad.copy()
+        loss_fast = _train_step.FusedStep(net, len(X))(X, targets)
+    assert np.isfinite(loss_fast)
+    assert loss_fast == pytest.approx(loss_ref, rel=1e-6)
+    np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)

@@ -104,8 +104,11 @@ class FusedStep:
                 # unit) its column, broadcast: dL/da = delta W^T is then an outer product, and a
                 # broadcast multiply does it several times faster than a product over 1 term.
                 down = np.multiply if W.shape[1] == 1 else np.matmul
+                forward = _sigmoid if layer.activation.name == "sigmoid" else \
+                    layer.activation.forward
                 plan.append((layer, W.T, W, down, layer.weights[-1][:, None], layer.grad[:-1],
-                             layer.grad[-1], layer.activation, zT, aT, dT, zT.T, aT.T, dT.T))
+                             layer.grad[-1], layer.activation, zT, aT, dT, zT.T, aT.T, dT.T,
+                             forward))
             views = self._views[m] = (
                 plan, self._ones[:m], self._row[:m], self._row2[:m], self._scratch[:, :m]
             )
@@ -117,14 +120,14 @@ class FusedStep:
         yT = y.T
         # Forward: z^T = W^T x^T + b, a^T = f(z^T), for the m columns of this batch.
         output = self.output
-        for layer, WT, _, _, b, _, _, activation, zT, aT, _, z, a, _ in plan:
+        for layer, WT, _, _, b, _, _, _, zT, aT, _, z, a, _, forward in plan:
             np.matmul(WT, x.T, out=zT)
             zT += b
             if layer is output:
                 loss = self._output_and_loss(zT, aT, yT, m, row, row2, scratch)
             else:
                 # Through (batch, units) views, so that a row-wise activation (softmax) sees rows.
-                activation.forward(z, out=a)
+                forward(z, out=a)
             layer._x, layer._z, layer._a = x, z, a
             x = a
         if self.l2_layers:
@@ -138,7 +141,7 @@ class FusedStep:
         deltaT = np.subtract(aT, yT, out=plan[-1][10])
         deltaT *= (1.0 / m) * self.fused_scale
         for i in range(len(plan) - 1, -1, -1):
-            layer, _, W, down, _, dW, db, _, _, _, _, _, _, delta = plan[i]
+            layer, _, W, down, _, dW, db, _, _, _, _, _, _, delta, _ = plan[i]
             np.matmul(layer._x.T, delta, out=dW)  # dL/dW = x^T delta
             np.matmul(deltaT, ones, out=db)  # the bias row: delta's column sums
             if i == 0:
@@ -171,6 +174,18 @@ class FusedStep:
             minus_log_a = np.subtract(lse, zT, out=scratch)
             return float(np.vdot(yT, minus_log_a)) / m
         if self.kind == "sigmoid":
+            # Per element, -[y log a + (1 - y) log(1 - a)] = log(1 + exp(-z)) + (1 - y) z and
+            # a = 1 / (1 + exp(-z)): one exponential gives both. Should some exp(-z) overflow
+            # (z < -88 in float32), that loss would be infinite: the overflow-free form below
+            # then answers instead.
+            t = np.negative(zT, out=scratch)
+            np.exp(t, out=t)
+            softplus_sum = float(np.add.reduce(np.log1p(t), axis=None))  # sum log(1 + exp(-z))
+            if math.isfinite(softplus_sum):
+                t += 1.0
+                np.reciprocal(t, out=aT)
+                z_sum, yz_sum = float(np.add.reduce(zT, axis=None)), float(np.vdot(yT, zT))
+                return (softplus_sum + z_sum - yz_sum) / aT.size
             # a = exp(min(z, 0)) / (1 + exp(-|z|)), as activations.Sigmoid computes it; and
             # per element  -[y log a + (1 - y) log(1 - a)] = max(z, 0) + log1p(exp(-|z|)) - y z.
             e = np.abs(zT, out=scratch)
@@ -187,3 +202,16 @@ class FusedStep:
         np.copyto(aT, zT)
         d = np.subtract(aT, yT, out=scratch)
         return float(np.vdot(d, d)) / aT.size
+
+
+def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-z))`` into ``out``: four NumPy calls to ``activations.Sigmoid``'s seven.
+
+    For z < -88 (float32) exp(-z) overflows to inf and the result is 0, where the exact value
+    is below 1e-38: the same to the precision anything downstream can see. ``fit`` runs with
+    overflow warnings off.
+    """
+    np.negative(z, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)

@@ -384,7 +384,7 @@ class TrainingMonitor(Callback):
         model = self.model
         activations = self._probe_activations()
         block = self._block
-        if block is None or not block.fits(activations):
+        if block is None or (activations is not block.last and not block.fits(activations)):
             self._flush()
             block = self._block = _EpochBlock(model, activations)
         # fit keeps a copy of the weights from the epoch's start (its divergence fallback).
@@ -403,13 +403,13 @@ class TrainingMonitor(Callback):
         if block is None or not block.count:
             return
         record = self.history._diagnostics
-        dense = self.model._dense
-        for epoch, loss, grad_norm, update_ratio, dead, saturated in block.results(dense):
-            record["grad_norm"].append(grad_norm)
-            record["update_ratio"].append(update_ratio)
-            record["dead_relu"].append(dead)
-            record["saturated"].append(saturated)
-            self._check(epoch, loss, update_ratio, dead[:-1], saturated[:-1])
+        epochs, losses, grad_norm, update_ratio, dead, saturated = block.results(self.model._dense)
+        record["grad_norm"].extend(grad_norm)
+        record["update_ratio"].extend(update_ratio)
+        record["dead_relu"].extend(dead)
+        record["saturated"].extend(saturated)
+        for j, epoch in enumerate(epochs):
+            self._check(epoch, losses[j], update_ratio[j], dead[j][:-1], saturated[j][:-1])
 
     def _probe_activations(self) -> list[np.ndarray]:
         """Each dense layer's outputs on the probe rows (see the class docstring)."""
@@ -487,6 +487,7 @@ class _EpochBlock:
         self.starts: list[np.ndarray] = []
         self.epochs: list[int] = []
         self.losses: list = []
+        self.last: list[np.ndarray] | None = None  # the activations list added last
         # Layer l owns the l-th segment of the flat buffers (NeuralNet._bind_parameters).
         self.offsets = np.cumsum([0] + [l.weights.size for l in model._dense[:-1]])
 
@@ -510,49 +511,38 @@ class _EpochBlock:
         self.starts.append(start)
         self.epochs.append(epoch)
         self.losses.append(loss)
+        self.last = activations
 
-    def results(self, dense):
-        """Yield ``(epoch, loss, grad_norm, update_ratio, dead, saturated)`` per epoch; empty it."""
+    def results(self, dense) -> tuple[list, ...]:
+        """Per waiting epoch, in order: the epochs, losses and four per-layer lists; empty it.
+
+        ``update_ratio`` is inf for a layer that moved from all-zero weights, nan if it stayed.
+        """
         k = self.count
         starts = np.stack(self.starts)
         moved = np.subtract(self.ends[:k], starts, out=self.ends[:k])
-        squares = np.square(np.stack([self.grads[:k], moved, starts]), out=None)
-        grad_sq, moved_sq, start_sq = np.add.reduceat(squares, self.offsets, axis=2).tolist()
-        columns = []  # per layer: (dead fraction per epoch, saturated fraction per epoch)
-        for layer, a in zip(dense, self.acts, strict=True):
+        squares = np.square(np.stack([self.grads[:k], moved, starts]))
+        grad_sq, moved_sq, start_sq = np.add.reduceat(squares, self.offsets, axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            update_ratio = np.sqrt(moved_sq / start_sq)
+        dead = np.full((k, len(dense)), np.nan)
+        saturated = np.full((k, len(dense)), np.nan)
+        for l, (layer, a) in enumerate(zip(dense, self.acts, strict=True)):
             a = a[:k]
             name = layer.activation.name
-            nan = [math.nan] * k
-            dead = nan
             if name == "relu":
                 # count_nonzero / size: np.mean costs ten times more on arrays this small.
-                alive = np.count_nonzero((a > 0).any(axis=1), axis=1)
-                dead = (1.0 - alive / a.shape[2]).tolist()
-            saturated = nan
+                dead[:, l] = 1.0 - np.count_nonzero((a > 0).any(axis=1), axis=1) / a.shape[2]
             if name in _SATURATION:
                 lo, hi = _SATURATION[name]
                 outside = np.count_nonzero((a <= lo) | (a >= hi), axis=(1, 2))
-                saturated = (outside / (a.shape[1] * a.shape[2])).tolist()
-            columns.append((dead, saturated))
-        for j in range(k):
-            yield (
-                self.epochs[j],
-                self.losses[j],
-                [math.sqrt(x) for x in grad_sq[j]],
-                [_ratio(m, s) for m, s in zip(moved_sq[j], start_sq[j], strict=True)],
-                [column[0][j] for column in columns],
-                [column[1][j] for column in columns],
-            )
+                saturated[:, l] = outside / (a.shape[1] * a.shape[2])
+        out = (list(self.epochs), list(self.losses), np.sqrt(grad_sq).tolist(),
+               update_ratio.tolist(), dead.tolist(), saturated.tolist())
         self.starts.clear()
         self.epochs.clear()
         self.losses.clear()
-
-
-def _ratio(moved_sq: float, start_sq: float) -> float:
-    """``sqrt(moved_sq / start_sq)``; an all-zero start (a layer initialised at zero) gives inf or nan."""
-    if start_sq > 0:
-        return math.sqrt(moved_sq / start_sq)
-    return math.inf if moved_sq > 0 else math.nan
+        return out
 
 
 def _outside_package() -> int:

@@ -33,6 +33,7 @@ kernel each library then uses is printed (threadpoolctl).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -216,8 +217,10 @@ def nn_train(workload, d):
 def best_of(workload, train_once) -> tuple[dict, object]:
     """Run ``train_once() -> (seconds, model)`` FITS_PER_CHILD times; the fastest, and every time."""
     base = rss_now_mb()
-    times = []
+    times, model = [], None
     for _ in range(FITS_PER_CHILD[workload]):
+        model = None  # let the last run's model go first: peak memory is that of one run
+        gc.collect()
         seconds, model = train_once()
         times.append(seconds)
     return dict(seconds=min(times), all_seconds=times, base_mb=base), model

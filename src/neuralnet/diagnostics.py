@@ -467,8 +467,8 @@ class TrainingMonitor(Callback):
 class _EpochBlock:
     """What the diagnostics of up to ``capacity`` epochs are computed from, and the computation.
 
-    Per epoch: the last batch's gradient, the end weights, the start weights (fit's own copy,
-    kept by reference) and each dense layer's activations on the probe rows.
+    Per epoch: the last batch's gradient, the end and start weights, and each dense layer's
+    activations on the probe rows.
     """
 
     # Work arrays of about this many values in all (4 MB of float32) set how many epochs wait.
@@ -477,13 +477,13 @@ class _EpochBlock:
 
     def __init__(self, model, activations: list[np.ndarray]) -> None:
         n_params = model._flat_weights.size
-        per_epoch = 2 * n_params + sum(a.size for a in activations)
+        per_epoch = 3 * n_params + sum(a.size for a in activations)
         self.capacity = max(1, min(self._MAX_EPOCHS, self._BUDGET // per_epoch))
         dtype = model.dtype
-        self.grads = np.empty((self.capacity, n_params), dtype=dtype)
-        self.ends = np.empty((self.capacity, n_params), dtype=dtype)
+        # The gradients, end weights and start weights of each epoch: one array, so that one
+        # square and one reduceat give all three squared norms of every layer and epoch.
+        self.vectors = np.empty((3, self.capacity, n_params), dtype=dtype)
         self.acts = [np.empty((self.capacity, *a.shape), dtype=dtype) for a in activations]
-        self.starts: list[np.ndarray] = []
         self.epochs: list[int] = []
         self.losses: list = []
         self.last: list[np.ndarray] | None = None  # the activations list added last
@@ -503,11 +503,10 @@ class _EpochBlock:
 
     def add(self, epoch, loss, grad, end, start, activations) -> None:
         i = self.count
-        np.copyto(self.grads[i], grad)
-        np.copyto(self.ends[i], end)
+        for row, vector in zip(self.vectors[:, i], (grad, end, start), strict=True):
+            np.copyto(row, vector)
         for buffer, a in zip(self.acts, activations, strict=True):
             np.copyto(buffer[i], a)
-        self.starts.append(start)
         self.epochs.append(epoch)
         self.losses.append(loss)
         self.last = activations
@@ -518,10 +517,10 @@ class _EpochBlock:
         ``update_ratio`` is inf for a layer that moved from all-zero weights, nan if it stayed.
         """
         k = self.count
-        starts = np.stack(self.starts)
-        moved = np.subtract(self.ends[:k], starts, out=self.ends[:k])
-        squares = np.square(np.stack([self.grads[:k], moved, starts]))
-        grad_sq, moved_sq, start_sq = np.add.reduceat(squares, self.offsets, axis=2)
+        vectors = self.vectors[:, :k]
+        np.subtract(vectors[1], vectors[2], out=vectors[1])  # end - start: the epoch's update
+        np.square(vectors, out=vectors)
+        grad_sq, moved_sq, start_sq = np.add.reduceat(vectors, self.offsets, axis=2)
         with np.errstate(divide="ignore", invalid="ignore"):
             update_ratio = np.sqrt(moved_sq / start_sq)
         dead = np.full((k, len(dense)), np.nan)
@@ -538,7 +537,6 @@ class _EpochBlock:
                 saturated[:, l] = outside / (a.shape[1] * a.shape[2])
         out = (list(self.epochs), list(self.losses), np.sqrt(grad_sq).tolist(),
                update_ratio.tolist(), dead.tolist(), saturated.tolist())
-        self.starts.clear()
         self.epochs.clear()
         self.losses.clear()
         return out

@@ -7,11 +7,12 @@
 Each (library, workload) run happens in its own fresh Python process; the libraries take turns
 round by round (the order rotates every round), so a slow minute on this shared machine hurts
 all of them alike, and the ratio to PyTorch is taken *within* a round before the median.
-Within its process each library trains the workload a few times from the same start
-(``FITS_PER_CHILD``) and reports its fastest run; ``predict`` reports its fastest group of
-calls. This machine's speed swings by up to 2x from one second to the next (other tenants'
-load), so a single run measures the weather as much as the code; the fastest of a few is what
-the code costs. Every library is measured the same way.
+A child trains once, as a training script does, first-call costs included (PyTorch's are
+large: its second fit in a process runs up to 1.6x faster). ``--fits-per-process N`` has each
+child train N times from the same start and report its fastest fit instead: the steady state,
+and steadier figures on this machine, whose speed swings by up to 2x from one second to the next
+(other tenants' load). ``predict`` reports the median of 30 groups of 100 calls after 50 warm-up
+calls. Every library is measured the same way.
 
 Fair by construction: the data are generated once and saved as float32 ``.npy`` files that
 every child loads; the architecture, batch size, optimizer and its hyper-parameters are the
@@ -54,10 +55,8 @@ TINY = dict(n_train=1000, noise=0.2, hidden=3, learning_rate=1.0, steps=1000)
 DIGITS = dict(hidden=64, learning_rate=1e-3, batch_size=32, epochs=50)
 N_DIGITS_TRAIN = 1347  # load_digits has 1,797 samples; 75% train (train_test_split, stratified)
 PREDICT = dict(one_sample_calls=3000, batch=1024, batch_calls=30)
-# Each child trains this many times from the same start and reports its fastest run: this
-# machine's speed swings by up to 2x within seconds (other tenants), and the fastest of a few
-# runs is what the code costs, the rest being waiting. Every library gets the same count.
-FITS_PER_CHILD = {"mnist": 2, "tiny": 5, "digits": 3}
+# How many times each child trains (``--fits-per-process``): it reports its fastest fit.
+FITS_PER_PROCESS = 1
 
 
 def child_env() -> dict:
@@ -215,10 +214,10 @@ def nn_train(workload, d):
 
 
 def best_of(workload, train_once) -> tuple[dict, object]:
-    """Run ``train_once() -> (seconds, model)`` FITS_PER_CHILD times; the fastest, and every time."""
+    """Run ``train_once() -> (seconds, model)`` FITS_PER_PROCESS times; the fastest, and all."""
     base = rss_now_mb()
     times, model = [], None
-    for _ in range(FITS_PER_CHILD[workload]):
+    for _ in range(FITS_PER_PROCESS):
         model = None  # let the last run's model go first: peak memory is that of one run
         gc.collect()
         seconds, model = train_once()
@@ -240,8 +239,8 @@ def trained_weights(d):
 
 
 def time_predict(predict, one, batch) -> dict:
-    """Per-call times, one sample (latency) and a 1,024-row batch (throughput), each the fastest
-    of its timed groups (30 groups of 100 one-sample calls, 30 single batch calls)."""
+    """Median per-call times: one sample (latency, 30 groups of 100 calls) and a 1,024-row
+    batch (throughput, 30 calls); the fastest group and call too."""
     for _ in range(50):
         predict(one)
     per_call = []
@@ -256,8 +255,8 @@ def time_predict(predict, one, batch) -> dict:
         start = time.perf_counter()
         predict(batch)
         per_batch.append(time.perf_counter() - start)
-    return dict(seconds=min(per_call), batch_seconds=min(per_batch),
-                median_seconds=statistics.median(per_call))
+    return dict(seconds=statistics.median(per_call), batch_seconds=statistics.median(per_batch),
+                best_seconds=min(per_call), best_batch_seconds=min(per_batch))
 
 
 # ----------------------------------------------------------------------------- children: torch
@@ -460,9 +459,9 @@ def matmul_peak() -> dict:
 
 
 # ------------------------------------------------------------------------------------- parent
-def run_child(library: str, workload: str, directory: Path) -> dict:
+def run_child(library: str, workload: str, directory: Path, fits: int = 1) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", library, workload,
-           str(directory)]
+           str(directory), "--fits-per-process", str(fits)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
@@ -499,6 +498,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     parser.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
     parser.add_argument("--json", type=Path, help="also write every raw measurement here")
+    parser.add_argument("--fits-per-process", type=int, default=1, metavar="N",
+                        help="train N times in each process and keep the fastest fit (default 1)")
     parser.add_argument("--child", nargs=3, metavar=("LIBRARY", "WORKLOAD", "DIR"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--prepare", nargs="+", metavar="DIR", help=argparse.SUPPRESS)
@@ -506,7 +507,11 @@ def main(argv=None) -> int:
     if args.prepare:
         prepare_data(Path(args.prepare[0]), args.prepare[1:])
         return 0
+    if args.fits_per_process < 1:
+        parser.error(f"--fits-per-process must be at least 1; received {args.fits_per_process}")
     if args.child:
+        global FITS_PER_PROCESS
+        FITS_PER_PROCESS = args.fits_per_process
         child_main(*args.child)
         return 0
 
@@ -539,7 +544,7 @@ def main(argv=None) -> int:
                 peaks.append(run_child("neuralnet", "peak", directory)["gflops"])
             for workload in train_like:
                 for lib in order:
-                    result = run_child(lib, workload, directory)
+                    result = run_child(lib, workload, directory, args.fits_per_process)
                     kernels[lib] = result.pop("blas")
                     raw[workload][lib].append(result)
             if "import" in args.workloads:

@@ -21,6 +21,8 @@ goes through the reference path.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -106,9 +108,10 @@ class FusedStep:
                 down = np.multiply if W.shape[1] == 1 else np.matmul
                 forward = _sigmoid if layer.activation.name == "sigmoid" else \
                     layer.activation.forward
-                plan.append((layer, W.T, W, down, layer.weights[-1][:, None], layer.grad[:-1],
-                             layer.grad[-1], layer.activation, zT, aT, dT, zT.T, aT.T, dT.T,
-                             forward))
+                plan.append(_LayerViews(
+                    layer, W.T, W, down, layer.weights[-1][:, None], layer.grad[:-1],
+                    layer.grad[-1], layer.activation, forward, zT, aT, dT, zT.T, aT.T, dT.T,
+                ))
             views = self._views[m] = (
                 plan, self._ones[:m], self._row[:m], self._row2[:m], self._scratch[:, :m]
             )
@@ -120,16 +123,16 @@ class FusedStep:
         yT = y.T
         # Forward: z^T = W^T x^T + b, a^T = f(z^T), for the m columns of this batch.
         output = self.output
-        for layer, WT, _, _, b, _, _, _, zT, aT, _, z, a, _, forward in plan:
-            np.matmul(WT, x.T, out=zT)
-            zT += b
-            if layer is output:
-                loss = self._output_and_loss(zT, aT, yT, m, row, row2, scratch)
+        for v in plan:
+            np.matmul(v.WT, x.T, out=v.zT)
+            np.add(v.zT, v.bias, out=v.zT)
+            if v.layer is output:
+                loss = self._output_and_loss(v.zT, v.aT, yT, m, row, row2, scratch)
             else:
                 # Through (batch, units) views, so that a row-wise activation (softmax) sees rows.
-                forward(z, out=a)
-            layer._x, layer._z, layer._a = x, z, a
-            x = a
+                v.forward(v.z, out=v.a)
+            v.layer._x, v.layer._z, v.layer._a = x, v.z, v.a
+            x = v.a
         if self.l2_layers:
             loss += sum(layer.penalty() for layer in self.l2_layers)
         if not math.isfinite(loss):
@@ -138,19 +141,19 @@ class FusedStep:
         # Backward, from the fused output delta (1/m) c (a - y), the same product as
         # Loss.output_delta: c = 1/k for sigmoid + binary cross-entropy, 2/k for linear + mse,
         # 1 for softmax + categorical cross-entropy.
-        deltaT = np.subtract(aT, yT, out=plan[-1][10])
-        deltaT *= (1.0 / m) * self.fused_scale
+        top = plan[-1]
+        np.subtract(top.aT, yT, out=top.deltaT)
+        np.multiply(top.deltaT, (1.0 / m) * self.fused_scale, out=top.deltaT)
         for i in range(len(plan) - 1, -1, -1):
-            layer, _, W, down, _, dW, db, _, _, _, _, _, _, delta, _ = plan[i]
-            np.matmul(layer._x.T, delta, out=dW)  # dL/dW = x^T delta
-            np.matmul(deltaT, ones, out=db)  # the bias row: delta's column sums
+            v = plan[i]
+            np.matmul(v.layer._x.T, v.delta, out=v.dW)  # dL/dW = x^T delta
+            np.matmul(v.deltaT, ones, out=v.db)  # the bias row: delta's column sums
             if i == 0:
                 break  # the first layer's input is the data: no gradient to send down
             below = plan[i - 1]
-            gradT = down(W, deltaT, out=below[10])  # dL/da of the layer below: delta W^T
+            v.down(v.W, v.deltaT, out=below.deltaT)  # dL/da of the layer below: delta W^T
             # The layer below's activation turns dL/da into dL/dz, written from its output a.
-            below[7].backward(below[12], below[13])
-            deltaT = gradT
+            below.activation.backward(below.a, below.delta)
         for layer in self.l2_layers:
             layer.grad[:-1] += layer.l2 * layer.weights[:-1]
         return loss
@@ -202,6 +205,26 @@ class FusedStep:
         np.copyto(aT, zT)
         d = np.subtract(aT, yT, out=scratch)
         return float(np.vdot(d, d)) / aT.size
+
+
+class _LayerViews(NamedTuple):
+    """What a layer's part of the step works on, for one batch size (see ``_views_for``)."""
+
+    layer: FullyConnectedLayer
+    WT: np.ndarray  # W^T, (n_out, n_in): the forward product
+    W: np.ndarray  # W without its bias row, (n_in, n_out): sends a delta down
+    down: Callable  # np.matmul, or np.multiply for a one-unit layer (an outer product)
+    bias: np.ndarray  # the bias row as a column, (n_out, 1)
+    dW: np.ndarray  # the gradient's input rows
+    db: np.ndarray  # the gradient's bias row
+    activation: object
+    forward: Callable  # the activation's forward(z, out=a)
+    zT: np.ndarray  # (n_out, m), and its (m, n_out) views below
+    aT: np.ndarray
+    deltaT: np.ndarray
+    z: np.ndarray
+    a: np.ndarray
+    delta: np.ndarray
 
 
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -815,8 +815,11 @@ class NeuralNet:
                     idx = order[start : start + batch_size]
                     m = len(idx)
                     xb, tb = Xb[:m], yb[:m]
-                    X.take(idx, axis=0, out=xb)  # the methods skip np.take's Python wrapper
-                    y.take(idx, axis=0, out=tb)
+                    # The methods skip np.take's Python wrapper; mode="clip" (the indices are
+                    # always in range) lets take write straight into the buffer, where the
+                    # default mode="raise" gathers into a temporary and copies it: half the time.
+                    X.take(idx, axis=0, out=xb, mode="clip")
+                    y.take(idx, axis=0, out=tb, mode="clip")
                     wb = sample_weight[idx] if sample_weight is not None else None
                 batch_loss = train_step(xb, tb, wb)  # forward, loss, and backward if finite
                 if not math.isfinite(batch_loss):

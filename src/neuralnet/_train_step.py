@@ -66,7 +66,6 @@ class FusedStep:
         self.layers = net._dense
         self.output = self.layers[-1]
         self.kind = self.output.activation.name
-        self.loss_fn = net.loss_fn
         dtype = net.dtype
         if feature_major is None:
             feature_major = 4 * max(layer.n_out for layer in self.layers) <= batch_size

@@ -7,16 +7,22 @@ slow seconds drop out; the last line shows how much those seconds vary.
 
 - the matrix products of one mnist batch (128 x 784 by 784 x 256, forward and weight gradient)
   in NumPy (OpenBLAS) and PyTorch (MKL);
-- the 785 x 256 matrix-vector product of a one-sample prediction;
+- a one-sample prediction with the mnist network's shapes, and the parts of it that any
+  implementation computes: its three matrix-vector products and the softmax of 10 values;
 - one neuralnet Adam step over the mnist network's 235,146 parameters;
 - the CPU time OpenBLAS's idle worker thread burns in the 50 ms after a product (it spins
   before it sleeps, which is why Python threads splitting element-wise work gain nothing);
+- what splitting the work over the two cores ourselves would cost and gain, with OpenBLAS on
+  one thread so that its worker does not spin: the round trip of handing a piece to a second
+  Python thread and back, after the helper has been idle for a while; the Adam step and the
+  first product each split in halves over two threads;
 - the same NumPy loop timed 20 times, a fifth of a second apart.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,9 +43,41 @@ def best(functions: dict, rounds: int = 30, calls: int = 10) -> dict:
     return {name: min(t) for name, t in times.items()}
 
 
+class TwoThreads:
+    """The caller and one helper thread, handed work through two locks (the cheapest hand-over
+    in Python: one futex each way)."""
+
+    def __init__(self) -> None:
+        self.go, self.done = threading.Lock(), threading.Lock()
+        self.go.acquire()
+        self.done.acquire()
+        self.job = None
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self) -> None:
+        while True:
+            self.go.acquire()
+            self.job()
+            self.done.release()
+
+    def both(self, mine, theirs) -> None:
+        """Run ``theirs`` on the helper and ``mine`` here; return when both are done."""
+        self.job = theirs
+        self.go.release()
+        mine()
+        self.done.acquire()
+
+
+def busy(microseconds: float) -> None:
+    end = time.perf_counter() + microseconds * 1e-6
+    while time.perf_counter() < end:
+        pass
+
+
 def main() -> None:
     import torch
 
+    from neuralnet import NeuralNet
     from neuralnet.optimizers import Adam
 
     torch.set_num_threads(2)
@@ -59,11 +97,27 @@ def main() -> None:
     for name, t in products.items():
         print(f"  {name:20s} {t:7.1f}")
 
-    one = np.ones((1, 785), np.float32)
-    W0 = rng.random((785, 256), dtype=np.float32) * 0.01
-    out = np.empty((1, 256), np.float32)
-    gemv = best({"gemv": lambda: np.matmul(one, W0, out=out)}, calls=100)["gemv"]
-    print(f"one-sample [x, 1] @ W, 785 x 256 (µs): {gemv:.1f}")
+    # PyTorch's OpenMP threads and OpenBLAS's worker spin for a while after a product; on 2
+    # cores they would take turns with the single-threaded work timed next.
+    time.sleep(0.5)
+    # One-sample prediction with the mnist network's shapes: the whole call, and the pieces
+    # no implementation can skip (its three products, and the output softmax of 10 values).
+    net = NeuralNet(((784, 256), (256, 128), (128, 10)), activations=["relu", "relu", "softmax"],
+                    loss="categorical_crossentropy", dtype="float32", seed=0)
+    sample = rng.random((1, 784), dtype=np.float32)
+    products = [(np.ones((1, layer.n_in + 1), np.float32), layer.weights,
+                 np.empty((1, layer.n_out), np.float32)) for layer in net._dense]
+    logits = products[-1][2]
+    softmax = net._dense[-1].activation.forward
+    one = best({
+        "predict": lambda: net.predict(sample),
+        "products": lambda: [np.matmul(x, W, out=o) for x, W, o in products],
+        "first": lambda: np.matmul(*products[0][:2], out=products[0][2]),
+        "softmax": lambda: softmax(logits, out=logits),
+    }, calls=100)
+    print(f"one-sample predict (µs): {one['predict']:.1f}; its three [x, 1] @ W products "
+          f"{one['products']:.1f} (the 785 x 256 one {one['first']:.1f}); a softmax of 10 values "
+          f"{one['softmax']:.1f}")
 
     n = 785 * 256 + 257 * 128 + 129 * 10
     p = rng.standard_normal(n).astype(np.float32)
@@ -78,6 +132,39 @@ def main() -> None:
     time.sleep(0.05)
     print(f"CPU seconds used while sleeping 0.05 s right after a product: "
           f"{time.process_time() - cpu:.3f} (OpenBLAS's worker spinning)")
+
+    from threadpoolctl import threadpool_limits
+
+    pool = TwoThreads()
+    with threadpool_limits(1, user_api="blas"):
+        print("with OpenBLAS on one thread and the work split over two Python threads:")
+        for idle in (0, 200, 1000):
+            trips = []
+            for _ in range(300):
+                busy(idle)
+                start = time.perf_counter()
+                pool.both(lambda: None, lambda: None)
+                trips.append((time.perf_counter() - start) * 1e6)
+            trips.sort()
+            print(f"  hand-over round trip after {idle:4d} µs idle (µs): median {trips[150]:.1f}, "
+                  f"90th percentile {trips[270]:.1f}")
+        half = n // 2
+        adam_lo, adam_hi = Adam(), Adam()
+        p_lo, p_hi, g_lo, g_hi = p[:half], p[half:], g[:half], g[half:]
+        adam_lo.step([p_lo], [g_lo])
+        adam_hi.step([p_hi], [g_hi])
+        cols = 128
+        split = best({
+            "adam, one thread": lambda: adam.step([p], [g]),
+            "adam, two threads": lambda: pool.both(lambda: adam_lo.step([p_lo], [g_lo]),
+                                                   lambda: adam_hi.step([p_hi], [g_hi])),
+            "x @ W, one thread": lambda: np.matmul(x, W, out=z),
+            "x @ W, two threads": lambda: pool.both(
+                lambda: np.matmul(x, W[:, :cols], out=z[:, :cols]),
+                lambda: np.matmul(x, W[:, cols:], out=z[:, cols:])),
+        })
+        for name, t in split.items():
+            print(f"  {name:20s} {t:7.1f}")
 
     a = rng.random(200_000, dtype=np.float32)
     loop = []

@@ -81,6 +81,21 @@ def test_train_on_a_csv_with_a_real_valued_target_is_regression(tmp_path, capsys
     assert float(out.split("test loss")[1].split()[0]) < 0.5
 
 
+def test_train_plot_on_a_two_column_regression_csv_draws_its_prediction_surface(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 2))
+    _write_csv(tmp_path / "r.csv", ["x", "z", "price"], [[a, b, a - 2 * b] for a, b in X])
+    plots = tmp_path / "plots"
+    assert main(["train", "--data", str(tmp_path / "r.csv"), "--target", "price", "--epochs", "5",
+                 "--quiet", "--plot", str(plots)]) == 0
+    out = capsys.readouterr().out
+    # A regression has no decision boundary: the plane shows the predicted value instead.
+    assert sorted(p.name for p in plots.iterdir()) == ["loss.png", "prediction.png"]
+    for name in ("loss.png", "prediction.png"):
+        assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"wrote           {plots / name}" in out
+
+
 def test_train_task_option_overrides_the_guess(tmp_path, capsys):
     _write_csv(tmp_path / "c.csv", ["x", "count"], [[i / 10, i % 3] for i in range(30)])
     assert main(["train", "--data", str(tmp_path / "c.csv"), "--target", "count", "--epochs", "2",

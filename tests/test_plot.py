@@ -87,6 +87,71 @@ def test_decision_boundary_rejects_what_it_cannot_draw(trained):
         plot.decision_boundary(model, X, y, path=3, resolution=5)
 
 
+@pytest.fixture(scope="module")
+def regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 2))
+    y = X[:, 0] - 2 * X[:, 1]
+    model = NeuralNet(((2, 8), (8, 1)), activations=["tanh", "linear"], loss="mse", seed=0)
+    history = model.fit(X, y, epochs=40, verbose=0, optimizer="adam", learning_rate=0.05)
+    return model, X, y, history
+
+
+def test_prediction_surface_shades_the_prediction_and_colours_the_dots_on_one_scale(
+    regression, tmp_path
+):
+    model, X, y, _ = regression
+    path = tmp_path / "surface.png"
+    fig = plot.prediction_surface(model, X, y, path=path, resolution=40)
+    _check_png(path, fig)
+    ax, colorbar = fig.axes
+    assert colorbar.get_ylabel() == "prediction"
+    assert ax.get_title() == "Prediction surface"
+    (shade,) = [c for c in ax.collections if hasattr(c, "levels")]
+    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(points.get_offsets(), X)
+    np.testing.assert_allclose(points.get_array(), y)
+    # The shade is the network's output on the grid: its levels span that output and the
+    # targets, and the dots use the same colour limits.
+    gx = np.linspace(X[:, 0].min() - 0.1 * np.ptp(X[:, 0]), X[:, 0].max() + 0.1 * np.ptp(X[:, 0]), 40)
+    gy = np.linspace(X[:, 1].min() - 0.1 * np.ptp(X[:, 1]), X[:, 1].max() + 0.1 * np.ptp(X[:, 1]), 40)
+    xx, yy = np.meshgrid(gx, gy)
+    grid = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))
+    lo, hi = min(grid.min(), y.min()), max(grid.max(), y.max())
+    np.testing.assert_allclose([shade.levels[0], shade.levels[-1]], [lo, hi], rtol=1e-6)
+    np.testing.assert_allclose(points.get_clim(), (lo, hi), rtol=1e-6)
+    # A network that learnt y = x1 - 2 x2 is highest where x2 is lowest.
+    assert grid[:, 0].reshape(xx.shape)[0].mean() > grid[:, 0].reshape(xx.shape)[-1].mean()
+
+
+def test_prediction_surface_draws_the_chosen_output_and_checks_its_arguments(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    Y = np.column_stack([X[:, 0], 3 * X[:, 1]])
+    model = NeuralNet(((2, 4), (4, 2)), activations=["tanh", "linear"], loss="mse", seed=0)
+    model.fit(X, Y, epochs=3, verbose=0)
+    fig = plot.prediction_surface(model, X, Y, output=1, resolution=10)
+    ax, colorbar = fig.axes
+    assert colorbar.get_ylabel() == "output 1"
+    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(points.get_array(), Y[:, 1])
+    with pytest.raises(ValueError, match=r"`output`, expected an integer in \[0, 2\). Received: output=2"):
+        plot.prediction_surface(model, X, Y, output=2)
+    with pytest.raises(ValueError, match="prediction_surface draws networks with 2 inputs; this one has 3"):
+        plot.prediction_surface(NeuralNet(((3, 2), (2, 1)), loss="mse"), np.zeros((4, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match="X has 60, y has 5"):
+        plot.prediction_surface(model, X, Y[:5])
+    with pytest.raises(TypeError, match="model must be a NeuralNet; received str"):
+        plot.prediction_surface("model", X, Y)
+
+
+def test_decision_boundary_refuses_a_regression_network_and_names_the_plot_to_use(regression):
+    model, X, y, _ = regression
+    with pytest.raises(ValueError, match="decision_boundary draws classifiers; this network is a "
+                                         "regression \\(loss 'mse'\\): draw it with prediction_surface"):
+        plot.decision_boundary(model, X, y)
+
+
 def test_history_plots_loss_and_every_metric_train_and_validation(trained, tmp_path):
     _, _, _, history = trained
     path = tmp_path / "history.png"
@@ -180,6 +245,7 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, trained, hidden):
         monkeypatch.setitem(sys.modules, name, None)
     calls = [
         lambda: plot.decision_boundary(model, X, y),
+        lambda: plot.prediction_surface(model, X, y),
         lambda: plot.history(history),
         lambda: plot.network(model),
         lambda: plot.weights(model),
@@ -218,6 +284,15 @@ def test_write_training_plots(trained, tmp_path):
     ]
     with pytest.raises(TypeError, match=r"directory must be a path \(str or os.PathLike\); received int"):
         plot.write_training_plots(1, model, history)
+
+
+def test_write_training_plots_draws_a_regression_network_as_its_prediction_surface(
+    regression, tmp_path
+):
+    model, X, y, history = regression
+    paths = plot.write_training_plots(tmp_path, model, history, X, y)
+    assert paths == [str(tmp_path / "loss.png"), str(tmp_path / "prediction.png")]
+    assert all(Path(p).read_bytes()[:8] == PNG_MAGIC for p in paths)
 
 
 def test_cli_train_plot_writes_the_pictures_and_says_where(capsys, tmp_path):

@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     train.add_argument("--plot", metavar="DIR", default=None,
-                       help="write the loss curve (and, for 2-D data, the decision boundary) "
-                       "as PNGs into DIR (needs matplotlib)")
+                       help="write the loss curve (and, for 2-D data, the decision boundary, or "
+                       "a regression's prediction surface) as PNGs into DIR (needs matplotlib)")
     train.add_argument("--data", metavar="FILE.csv",
                        help="train on a CSV file (header row, numeric columns) instead of --dataset")
     train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")

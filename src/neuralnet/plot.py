@@ -1,4 +1,5 @@
-"""Pictures of a network learning: decision boundary, loss curves, the network drawn, weight histograms.
+"""Pictures of a network learning: decision boundary or prediction surface, loss curves, the
+network drawn, weight histograms.
 
 Every function returns a ``matplotlib.figure.Figure`` and, given ``path``, also writes it as a
 PNG. Figures are built with the object API on the Agg canvas, never through ``pyplot``, so they
@@ -18,6 +19,7 @@ __all__ = [
     "diagnostics",
     "history",
     "network",
+    "prediction_surface",
     "weights",
     "write_training_plots",
 ]
@@ -72,43 +74,26 @@ def decision_boundary(
     For one sigmoid output the shading is ``P(class 1 | x)`` on a ``resolution x resolution``
     grid spanning ``X`` (plus a margin) and the line is its 0.5 level set, the decision boundary.
     With several outputs the shading is the arg-max class and the lines separate the classes.
+    A regression network has no decision boundary: ``prediction_surface`` draws it.
 
     Args:
-        model: a ``NeuralNet`` with 2 inputs.
+        model: a ``NeuralNet`` classifier with 2 inputs.
         X: points ``(n_samples, 2)``, drawn as dots coloured by ``y``.
         y: labels ``(n_samples,)`` (or one-hot ``(n_samples, k)``).
         path: write the figure there as a PNG.
     """
-    _dense_layers(model)
-    if model.n_features != 2:
-        raise ValueError(
-            f"decision_boundary draws networks with 2 inputs; this one has {model.n_features}."
-        )
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
-        raise ValueError(f"X must have shape (n_samples, 2); received shape {X.shape}.")
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] > 1:
         labels = labels.argmax(axis=1)
-    labels = labels.reshape(-1)
-    if len(labels) != len(X):
+    X, labels, xx, yy = _plane(model, X, labels.reshape(-1), resolution, "decision_boundary")
+    if not model._is_classifier():
         raise ValueError(
-            f"X and y have different numbers of samples: X has {len(X)}, y has {len(labels)}."
+            f"decision_boundary draws classifiers; this network is a regression (loss "
+            f"{model.loss_fn.name!r}): draw it with prediction_surface."
         )
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(
-            f"Received an invalid value for `resolution`, expected an integer >= 2. "
-            f"Received: resolution={resolution!r}"
-        )
-
+    proba = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))
     fig = _figure((6, 5))
     ax = fig.add_subplot()
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    margin = 0.1 * np.maximum(hi - lo, 1e-9)
-    gx = np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution)
-    gy = np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution)
-    xx, yy = np.meshgrid(gx, gy)
-    proba = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))
     if proba.shape[1] == 1:
         zz = proba[:, 0].reshape(xx.shape)
         shade = ax.contourf(xx, yy, zz, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
@@ -121,10 +106,88 @@ def decision_boundary(
         ax.contour(xx, yy, zz, levels=np.arange(k) + 0.5, colors="k", linewidths=1)
     cmap = "RdBu_r" if proba.shape[1] == 1 else "tab10"
     ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, edgecolors="k", linewidths=0.5, s=15)
+    return _label_plane(ax, path, title or "Decision boundary")
+
+
+def prediction_surface(
+    model,
+    X,
+    y,
+    path: str | os.PathLike | None = None,
+    resolution: int = 200,
+    title: str | None = None,
+    output: int = 0,
+):
+    """Plot one output of a network with 2 inputs over their plane, and ``X`` coloured by ``y``.
+
+    The shading is the network's ``output``-th output on a ``resolution x resolution`` grid
+    spanning ``X`` (plus a margin); the dots are the samples, coloured by their target on the
+    same scale, so a dot that stands out from the shade around it is a sample the network gets
+    wrong. Made for regression networks; on a classifier it shows one output's probability.
+
+    Args:
+        model: a ``NeuralNet`` with 2 inputs.
+        X: points ``(n_samples, 2)``.
+        y: targets ``(n_samples,)``, or ``(n_samples, n_outputs)`` of which column ``output``
+            is drawn.
+        path: write the figure there as a PNG.
+        output: which output to draw.
+    """
+    _dense_layers(model)
+    n_outputs = model.n_outputs
+    if isinstance(output, bool) or not isinstance(output, int) or not 0 <= output < n_outputs:
+        raise ValueError(
+            f"Received an invalid value for `output`, expected an integer in [0, {n_outputs}). "
+            f"Received: output={output!r}"
+        )
+    values = np.asarray(y, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[:, output] if values.shape[1] > output else values.reshape(-1)
+    X, values, xx, yy = _plane(model, X, values.reshape(-1), resolution, "prediction_surface")
+    zz = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))[:, output].reshape(xx.shape)
+    # One colour scale for the shade and the dots: the range of both together.
+    lo, hi = min(zz.min(), values.min()), max(zz.max(), values.max())
+    levels = np.linspace(lo, hi, 16) if hi > lo else np.array([lo - 0.5, lo + 0.5])
+    fig = _figure((6, 5))
+    ax = fig.add_subplot()
+    shade = ax.contourf(xx, yy, zz, levels=levels, cmap="viridis", alpha=0.7)
+    fig.colorbar(shade, ax=ax, label="prediction" if n_outputs == 1 else f"output {output}")
+    ax.scatter(X[:, 0], X[:, 1], c=values, cmap="viridis", vmin=levels[0], vmax=levels[-1],
+               edgecolors="k", linewidths=0.5, s=15)
+    return _label_plane(ax, path, title or "Prediction surface")
+
+
+def _plane(model, X, targets: np.ndarray, resolution, caller: str) -> tuple:
+    """Check a plot of a 2-input network over the plane of ``X``; return ``X`` (float), the
+    targets, and the ``resolution x resolution`` grid ``xx, yy`` spanning ``X`` plus a margin."""
+    _dense_layers(model)
+    if model.n_features != 2:
+        raise ValueError(f"{caller} draws networks with 2 inputs; this one has {model.n_features}.")
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        raise ValueError(f"X must have shape (n_samples, 2); received shape {X.shape}.")
+    if len(targets) != len(X):
+        raise ValueError(
+            f"X and y have different numbers of samples: X has {len(X)}, y has {len(targets)}."
+        )
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(
+            f"Received an invalid value for `resolution`, expected an integer >= 2. "
+            f"Received: resolution={resolution!r}"
+        )
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    margin = 0.1 * np.maximum(hi - lo, 1e-9)
+    gx = np.linspace(lo[0] - margin[0], hi[0] + margin[0], resolution)
+    gy = np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution)
+    xx, yy = np.meshgrid(gx, gy)
+    return X, targets, xx, yy
+
+
+def _label_plane(ax, path, title: str):
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title(title or "Decision boundary")
-    return _save(fig, path)
+    ax.set_title(title)
+    return _save(ax.figure, path)
 
 
 def history(history, path: str | os.PathLike | None = None):
@@ -301,7 +364,9 @@ def diagnostics(history, path: str | os.PathLike | None = None):
 def write_training_plots(
     directory: str | os.PathLike, model, history, X=None, y=None
 ) -> list[str]:
-    """Write ``loss.png`` (the ``history`` curves) and, for 2-D ``X``, ``decision_boundary.png``.
+    """Write ``loss.png`` (the ``history`` curves) and, for 2-D ``X``, a picture of the plane:
+    ``decision_boundary.png`` for a classifier, ``prediction.png`` (``prediction_surface``) for
+    a regression network.
 
     ``directory`` is created if needed. Returns the paths written, in that order.
     """
@@ -313,6 +378,10 @@ def write_training_plots(
     paths = [os.path.join(directory, "loss.png")]
     _history(history, path=paths[0])
     if X is not None and np.ndim(X) == 2 and np.shape(X)[1] == 2 and model.n_features == 2:
-        paths.append(os.path.join(directory, "decision_boundary.png"))
-        decision_boundary(model, X, y, path=paths[1])
+        if model._is_classifier():
+            paths.append(os.path.join(directory, "decision_boundary.png"))
+            decision_boundary(model, X, y, path=paths[1])
+        else:
+            paths.append(os.path.join(directory, "prediction.png"))
+            prediction_surface(model, X, y, path=paths[1])
     return paths

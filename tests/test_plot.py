@@ -141,6 +141,9 @@ def test_prediction_surface_draws_the_chosen_output_and_checks_its_arguments(tmp
         plot.prediction_surface(NeuralNet(((3, 2), (2, 1)), loss="mse"), np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(ValueError, match="X has 60, y has 5"):
         plot.prediction_surface(model, X, Y[:5])
+    with pytest.raises(ValueError, match=r"y must have shape \(n_samples,\) or \(n_samples, 2\); "
+                                         r"received shape \(60, 3\)"):
+        plot.prediction_surface(model, X, np.zeros((60, 3)))
     with pytest.raises(TypeError, match="model must be a NeuralNet; received str"):
         plot.prediction_surface("model", X, Y)
 

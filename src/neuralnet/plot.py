@@ -141,8 +141,13 @@ def prediction_surface(
             f"Received: output={output!r}"
         )
     values = np.asarray(y, dtype=np.float64)
-    if values.ndim == 2:
-        values = values[:, output] if values.shape[1] > output else values.reshape(-1)
+    if values.ndim == 2 and values.shape[1] in (1, n_outputs):
+        values = values[:, min(output, values.shape[1] - 1)]
+    if values.ndim != 1:
+        raise ValueError(
+            f"y must have shape (n_samples,) or (n_samples, {n_outputs}); "
+            f"received shape {values.shape}."
+        )
     X, values, xx, yy = _plane(model, X, values.reshape(-1), resolution, "prediction_surface")
     zz = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))[:, output].reshape(xx.shape)
     # One colour scale for the shade and the dots: the range of both together.

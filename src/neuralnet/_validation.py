@@ -102,3 +102,82 @@ def check_positive_int(value, name: str) -> int:
             f"Received: {name}={value!r}"
         )
     return int(value)
+
+
+# Every argument check below words its error the same way, as Keras does:
+#   Received an invalid value for `name`, expected <what>. Received: name=<value>
+def invalid_value(name: str, expected: str, value, caller: str | None = None) -> ValueError:
+    """Return the ``ValueError`` for ``name=value`` when ``expected`` was wanted."""
+    where = f" in {caller}" if caller else ""
+    return ValueError(
+        f"Received an invalid value for `{name}`{where}, expected {expected}. "
+        f"Received: {name}={value!r}"
+    )
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+
+
+def check_number(value, name: str, low: float = 0.0, low_open: bool = False, high=None) -> float:
+    """Return ``value`` as a float if it is a finite number ``>= low`` (``> low``), ``< high``."""
+    ok = _is_real(value) and np.isfinite(value) and (value > low if low_open else value >= low)
+    ok = ok and (high is None or value < high)
+    if not ok:
+        bound = f"{'>' if low_open else '>='} {low}" + (f" and < {high}" if high is not None else "")
+        raise invalid_value(name, f"a number {bound}", value)
+    return float(value)
+
+
+def check_positive_number(value, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number above zero."""
+    if not (_is_real(value) and np.isfinite(value) and value > 0):
+        raise invalid_value(name, "a positive number", value)
+    return float(value)
+
+
+def check_non_negative(value, name: str, caller: str | None = None, integer: bool = False):
+    """Return ``value`` if it is a finite number (an integer with ``integer``) ``>= 0``."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= 0 or (
+        not integer and not np.isfinite(value)
+    ):
+        raise invalid_value(name, f"a non-negative {'integer' if integer else 'number'}", value,
+                            caller)
+    return value
+
+
+def check_path(value, name: str) -> str:
+    """Return ``value`` as a str if it is a str or ``os.PathLike``; else a ``TypeError``."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"Received an invalid type for `{name}`, expected a str or path. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return os.fspath(value)
+
+
+def check_shape(shape, name: str) -> tuple[int, int]:
+    """Return ``(n_in, n_out)`` if ``shape`` is a pair of positive integers."""
+    try:
+        n_in, n_out = shape
+        valid = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                    for v in (n_in, n_out))
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise invalid_value(name, "a pair of positive integers (n_in, n_out)", shape)
+    return int(n_in), int(n_out)
+
+
+def check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise invalid_value(name, "'float32' or 'float64'", dtype)
+    return dt

@@ -14,7 +14,9 @@ import inspect
 import math
 import os
 
-from neuralnet.optimizers import _check_number
+from neuralnet._validation import check_non_negative as _check_non_negative
+from neuralnet._validation import check_number as _check_number
+from neuralnet._validation import check_path as _check_path
 
 __all__ = [
     "Callback",
@@ -111,26 +113,6 @@ def _mode_better(monitor: str, mode: str, min_delta: float, caller: str):
     if mode == "max":
         return lambda current, reference: current > reference + min_delta
     return lambda current, reference: current < reference - min_delta
-
-
-def _check_non_negative(value, name: str, caller: str, integer: bool = False) -> float:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= 0:
-        kind = "integer" if integer else "number"
-        raise ValueError(
-            f"Received an invalid value for `{name}` in {caller}, expected a non-negative {kind}. "
-            f"Received: {name}={value!r}"
-        )
-    return value
-
-
-def _check_path(value, name: str) -> str:
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(
-            f"Received an invalid type for `{name}`, expected a str or path. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    return os.fspath(value)
 
 
 def _monitored(logs: dict | None, monitor: str, caller: str) -> float:

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from neuralnet._validation import check_positive_number
 from neuralnet.callbacks import Callback
 from neuralnet.layers import add_bias, layer_from_config
 
@@ -69,15 +70,6 @@ def _float64_copy(model):
     return twin
 
 
-def _check_positive_float(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive number. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
 def check_gradients(
     model,
     X,
@@ -112,9 +104,9 @@ def check_gradients(
     Returns:
         A ``GradientCheck``: a list of per-layer dicts whose ``str()`` is the table.
     """
-    epsilon = _check_positive_float(epsilon, "epsilon")
-    rtol = _check_positive_float(rtol, "rtol")
-    atol = _check_positive_float(atol, "atol")
+    epsilon = check_positive_number(epsilon, "epsilon")
+    rtol = check_positive_number(rtol, "rtol")
+    atol = check_positive_number(atol, "atol")
     if max_checks is not None and (
         isinstance(max_checks, bool) or not isinstance(max_checks, int) or max_checks <= 0
     ):

@@ -20,7 +20,9 @@ import numpy as np
 
 from neuralnet import activations as _activations
 from neuralnet import initializers as _initializers
+from neuralnet._validation import check_dtype as _check_dtype
 from neuralnet._validation import check_positive_int
+from neuralnet._validation import check_shape as _check_shape
 
 __all__ = [
     "add_bias",
@@ -58,21 +60,6 @@ def set_bias_as_weight(shape: tuple[int, int]) -> tuple[int, int]:
     """Return the absorbed weight shape: ``(n_in, n_out) -> (n_in + 1, n_out)``."""
     n_in, n_out = _check_shape(shape, "shape")
     return (n_in + 1, n_out)
-
-
-def _check_shape(shape, name: str) -> tuple[int, int]:
-    try:
-        n_in, n_out = shape
-        valid = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
-                    for v in (n_in, n_out))
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a pair of positive integers "
-            f"(n_in, n_out). Received: {name}={shape!r}"
-        )
-    return int(n_in), int(n_out)
 
 
 class Layer:
@@ -322,19 +309,6 @@ class Dropout(Layer):
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate})"
-
-
-def _check_dtype(dtype) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(
-            f"Received an invalid value for `dtype`, expected 'float32' or 'float64'. "
-            f"Received: dtype={dtype!r}"
-        )
-    return dt
 
 
 LAYER_CLASSES: dict[str, type[Layer]] = {

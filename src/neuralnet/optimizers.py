@@ -17,21 +17,9 @@ from collections.abc import Callable
 import numpy as np
 
 from neuralnet._registry import lookup
+from neuralnet._validation import check_number as _check_number
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get", "OPTIMIZERS"]
-
-
-def _check_number(value, name: str, low: float = 0.0, low_open: bool = False, high=None) -> float:
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
-    ok = ok and (high is None or value < high)
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low}" + (f" and < {high}" if high is not None else "")
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a number {bound}. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 class Optimizer:

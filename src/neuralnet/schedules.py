@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 
 from neuralnet._registry import lookup
+from neuralnet._validation import check_number as _check_number
 from neuralnet._validation import check_positive_int
 from neuralnet.callbacks import LearningRateScheduler, ReduceLROnPlateau
-from neuralnet.optimizers import _check_number
 
 __all__ = [
     "Schedule",

@@ -1,6 +1,6 @@
 """The fast paths give the same answers as the straightforward computation.
 
-``fit`` runs ``_train_step.FusedStep`` for every batch of a plain dense network; the reference is
+``fit`` runs ``_fastpath.FusedStep`` for every batch of a plain dense network; the reference is
 ``NeuralNet._reference_step`` (the generic ``_forward``, ``_loss_value`` and ``_backward``).
 ``predict`` answers a ready float array without its per-call scans. Buffers are reused between
 calls, so nothing returned to a user may alias them.
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuralnet import Adam, Dropout, FullyConnectedLayer, NeuralNet, _train_step
+from neuralnet import Adam, Dropout, FullyConnectedLayer, NeuralNet, _fastpath
 from neuralnet.activations import Sigmoid, Softmax
 
 rng = np.random.default_rng(0)
@@ -47,10 +47,10 @@ def fit_both(case, monkeypatch, fit_kwargs, net_kwargs=None):
     """Train twin networks, one through FusedStep and one through the reference step."""
     fast, y = make(case, **(net_kwargs or {}))
     reference, _ = make(case, **(net_kwargs or {}))
-    assert _train_step.supports(fast, None)
+    assert _fastpath.supports(fast, None)
     h_fast = fast.fit(X, y, verbose=0, **fit_kwargs)
     with monkeypatch.context() as m:
-        m.setattr(_train_step, "supports", lambda net, sample_weight: False)
+        m.setattr(_fastpath, "supports", lambda net, sample_weight: False)
         h_ref = reference.fit(X, y, verbose=0, **fit_kwargs)
     return fast, reference, h_fast, h_ref
 
@@ -82,19 +82,19 @@ def test_fused_step_with_l2_and_a_full_batch_in_a_fixed_order(monkeypatch):
 def test_fused_step_gradient_and_loss_equal_the_reference_on_one_batch(case, feature_major):
     net, y = make(case)
     targets = net._check_y(y, len(X))
-    loss_ref = net._reference_step(X, targets)
+    loss_ref = net.reference_step(X, targets)
     grad_ref = net._flat_grad.copy()
     net._flat_grad[...] = np.nan
-    step = _train_step.FusedStep(net, len(X), feature_major=feature_major)
+    step = _fastpath.FusedStep(net, len(X), feature_major=feature_major)
     assert step.feature_major is feature_major
     loss_fast = step(X, targets)
     np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)
     assert loss_fast == pytest.approx(loss_ref, rel=1e-6)
     # The layers record the batch as forward() does, for callbacks that look at them.
-    assert net.layers[0]._x is X
-    np.testing.assert_allclose(net.layers[-1]._a, net.predict(X), rtol=1e-6)
+    assert net.layers[0].inputs is X
+    np.testing.assert_allclose(net.layers[-1].outputs, net.predict(X), rtol=1e-6)
     # A short last batch uses the leading columns of the same buffers.
-    loss_ref = net._reference_step(X[:7], targets[:7])
+    loss_ref = net.reference_step(X[:7], targets[:7])
     grad_ref = net._flat_grad.copy()
     assert step(X[:7], targets[:7]) == pytest.approx(loss_ref, rel=1e-6)
     np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)
@@ -109,7 +109,7 @@ def test_feature_major_buffers_when_the_batch_is_four_times_the_widest_layer(
     shapes, batch_size, expected
 ):
     net = NeuralNet(shapes, activations="sigmoid", loss="binary_crossentropy", seed=0)
-    step = _train_step.FusedStep(net, batch_size)
+    step = _fastpath.FusedStep(net, batch_size)
     assert step.feature_major is expected
     z = step._buffers[0][0]
     assert z.shape == (shapes[0][1], batch_size)
@@ -121,21 +121,21 @@ def test_fused_step_stops_before_back_propagating_a_non_finite_loss():
     net.layers[-1].weights[0, 0] = np.float32(3e38)  # the output overflows to inf
     net._flat_grad[...] = 7.0
     with np.errstate(over="ignore", invalid="ignore"):
-        loss = _train_step.FusedStep(net, len(X))(X * 1e3, net._check_y(y, len(X)))
+        loss = _fastpath.FusedStep(net, len(X))(X * 1e3, net._check_y(y, len(X)))
     assert not np.isfinite(loss)
     assert (net._flat_grad == 7.0).all()  # untouched
 
 
 def test_networks_outside_the_fused_case_take_the_reference_step():
     net, _ = make("sigmoid+bce")
-    assert not _train_step.supports(net, np.ones(len(X)))  # sample weights
+    assert not _fastpath.supports(net, np.ones(len(X)))  # sample weights
     with_dropout = NeuralNet(
         [FullyConnectedLayer(4, 5, "relu"), Dropout(0.2), FullyConnectedLayer(5, 1)], seed=0
     )
-    assert not _train_step.supports(with_dropout, None)
+    assert not _fastpath.supports(with_dropout, None)
     unfused = NeuralNet(((4, 2),), activations="sigmoid", loss="mse", seed=0)
-    assert not _train_step.supports(unfused, None)
-    assert unfused._train_step_for(8, None) == unfused._reference_step
+    assert not _fastpath.supports(unfused, None)
+    assert unfused._train_step_for(8, None) == unfused.reference_step
 
 
 def test_predict_results_do_not_alias_the_reused_buffers():
@@ -151,7 +151,7 @@ def test_predict_results_do_not_alias_the_reused_buffers():
     np.testing.assert_array_equal(one, one_kept)
     # One row goes through [x, 1] @ W, seven through x @ W[:-1] + W[-1]: equal up to rounding.
     np.testing.assert_allclose(one, kept[:1], rtol=1e-6)
-    assert not np.shares_memory(one, net.layers[-1]._a)
+    assert not np.shares_memory(one, net.layers[-1].outputs)
 
 
 def test_predict_plain_path_equals_the_checked_path():
@@ -159,9 +159,9 @@ def test_predict_plain_path_equals_the_checked_path():
     plain = net.predict(X, batch_size=10)
     checked = net.predict(X.astype(np.float64).tolist(), batch_size=10)  # a list: checked path
     np.testing.assert_array_equal(plain, checked)
-    assert net._predict_plain(X, 10) is not None
-    assert net._predict_plain(X.tolist(), 10) is None
-    assert net._predict_plain(np.asfortranarray(X), 10) is None
+    assert net._predictor.predict(net, X, 10) is not None
+    assert net._predictor.predict(net, X.tolist(), 10) is None
+    assert net._predictor.predict(net, np.asfortranarray(X), 10) is None
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -172,12 +172,12 @@ def test_predict_of_a_few_rows_absorbs_the_bias_and_equals_the_layer_by_layer_pa
     expected = net._forward(X[:rows]).copy()  # layer by layer, the bias added
     got = net.predict(X[:rows])
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
-    assert (rows in net._small_plans) is (rows <= 16)
+    assert (rows in getattr(net._predictor._local, "plans", {})) is (rows <= 16)
     # The buffers follow the weights: in-place changes and a rebuilt flat buffer alike.
     net.layers[0].weights[-1] += 0.5
     np.testing.assert_allclose(net.predict(X[:rows]), net._forward(X[:rows]), rtol=1e-6, atol=1e-7)
     net._bind_parameters()
-    assert net._small_plans == {}
+    assert getattr(net._predictor._local, "plans", {}) == {}
     np.testing.assert_allclose(net.predict(X[:rows]), net._forward(X[:rows]), rtol=1e-6, atol=1e-7)
     first = net.predict(X[:rows])
     second = net.predict(X[rows : 2 * rows])
@@ -257,9 +257,9 @@ def test_fused_sigmoid_loss_holds_when_exp_overflows(bias):
     net.layers[0].weights[-1] = -150.0  # the hidden sigmoid, too, far past exp's range
     targets = net._check_y(Y_BINARY, len(X))
     with np.errstate(over="ignore", invalid="ignore"):
-        loss_ref = net._reference_step(X, targets)
+        loss_ref = net.reference_step(X, targets)
         grad_ref = net._flat_grad.copy()
-        loss_fast = _train_step.FusedStep(net, len(X))(X, targets)
+        loss_fast = _fastpath.FusedStep(net, len(X))(X, targets)
     assert np.isfinite(loss_fast)
     assert loss_fast == pytest.approx(loss_ref, rel=1e-6)
     np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)

@@ -231,7 +231,7 @@ def test_alpha_gives_a_constant_multiple_of_sklearns_objective(task, factor):
     else:
         targets = model._label_binarizer.transform(y).astype(float)
         expected_l2 = alpha / m * (1 / 3 if task == "multilabel" else 1)
-    assert all(layer.l2 == pytest.approx(expected_l2) for layer in model.model_._dense)
+    assert all(layer.l2 == pytest.approx(expected_l2) for layer in model.model_.layers.dense)
     ours = model.model_.loss(X, targets)
     theirs = _sklearn_objective(task, model.model_.predict(X), targets,
                                 model.model_.get_weights(), alpha, m)
@@ -241,9 +241,9 @@ def test_alpha_gives_a_constant_multiple_of_sklearns_objective(task, factor):
 def test_batch_size_auto_is_min_200_n_samples():
     X, y = blobs(300)
     model = clf(batch_size="auto", epochs=1, alpha=1.0).fit(X, y)
-    assert model.model_._dense[0].l2 == pytest.approx(1.0 / 200)
+    assert model.model_.layers.dense[0].l2 == pytest.approx(1.0 / 200)
     model = clf(batch_size="auto", epochs=1, alpha=1.0).fit(X[:50], y[:50])
-    assert model.model_._dense[0].l2 == pytest.approx(1.0 / 50)
+    assert model.model_.layers.dense[0].l2 == pytest.approx(1.0 / 50)
 
 
 # ------------------------------------------------------ partial_fit, warm start

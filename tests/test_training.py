@@ -221,7 +221,7 @@ def test_dropout_inverted_scaling():
     np.testing.assert_allclose(out[kept], 1 / 0.7, rtol=1e-6)
     assert abs(out.mean() - 1.0) < 0.02  # the expectation is unchanged
     # The gradient flows through the kept entries, scaled the same way.
-    grad = layer._backward(np.ones_like(x), need_input_grad=True)
+    grad = layer.backward(np.ones_like(x))
     np.testing.assert_array_equal(grad, out)
     # Not training: the identity.
     assert layer.forward(x) is x or np.array_equal(layer.forward(x), x)

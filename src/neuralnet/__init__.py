@@ -9,6 +9,7 @@ from neuralnet import (
     optimizers,
     schedules,
 )
+from neuralnet._registry import register
 from neuralnet.activations import leaky_relu, linear, relu, sigmoid, softmax, tanh
 from neuralnet.callbacks import (
     Callback,
@@ -24,6 +25,7 @@ from neuralnet.layers import (
     Dense,
     Dropout,
     FullyConnectedLayer,
+    Layer,
     LayerChain,
     LayersChain,
     add_bias,
@@ -51,6 +53,8 @@ def __getattr__(name: str):
 __all__ = [
     "NeuralNet",
     "TrainingDivergedError",
+    "register",
+    "Layer",
     "load",
     "FullyConnectedLayer",
     "Dense",

@@ -1,9 +1,18 @@
-"""The training step ``fit`` runs for every batch: forward, loss and back-propagation in one call.
+"""The fast paths: optimised twins of the readable reference, each tested against it.
 
-``NeuralNet._forward``, ``_loss_value`` and ``_backward`` are the readable reference: they go
-through the generic layer and loss interfaces, which check their arguments and allocate their
-results. On a small network (the article's 2-3-1, or 64-64-10 on digits) that per-call work,
-not the arithmetic, is what a batch costs, so for the common case ``fit`` uses ``FusedStep``:
+- ``FusedStep``, forward, loss and backward of one batch: twin of
+  ``NeuralNet._reference_step`` (``_forward``, ``_loss_value``, ``_backward``);
+  ``tests/test_hot_path.py`` checks the same weights, gradients and loss.
+- ``Predictor``, ``predict`` for a ready float array through dense layers: twin of the checked
+  path of ``NeuralNet.predict`` (``_infer``); ``tests/test_hot_path.py`` checks the same
+  outputs and errors, and ``tests/test_reliability.py`` many threads at once.
+
+Both are an optimisation only: the maths lives in ``layers``, ``activations`` and ``losses``.
+
+The reference path goes through the generic layer and loss interfaces, which check their
+arguments and allocate their results. On a small network (the article's 2-3-1, or 64-64-10 on
+digits) that per-call work, not the arithmetic, is what a batch costs, so for the common case
+``fit`` uses ``FusedStep``:
 
 - every array a batch needs (pre-activations, deltas, input gradients) is allocated once, at
   the batch size, and the last short batch uses the leading rows of the same arrays;
@@ -12,32 +21,57 @@ not the arithmetic, is what a batch costs, so for the common case ``fit`` uses `
   and the row sum of exponentials give ``log sum exp(z)``; for sigmoid, ``exp(-|z|)`` gives
   ``softplus``; so no second pass recomputes the output's logarithms.
 
-The weight updates are the same numbers the reference path gives (``tests/test_hot_path.py``
-checks it); only the loss value may differ in the last bits, since it is summed differently.
-Anything else (dropout, sample weights, a loss that does not fuse with its output activation)
-goes through the reference path.
+It applies to a chain of ``FullyConnectedLayer`` (exactly that class, not a subclass) whose
+output activation and loss are an exact built-in fused pair (``Loss.fuses_with``): a subclass
+of either takes the reference path, so the maths ``fit`` runs is always the maths ``predict``
+and ``check_gradients`` see. Anything else (dropout, other layers, sample weights, a loss that
+does not fuse with its output activation) goes through the reference path.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
+from neuralnet import activations as _activations
+from neuralnet._validation import all_finite
 from neuralnet.layers import FullyConnectedLayer
+
+# predict computes up to this many rows with the bias absorbed in one product per layer.
+SMALL_BATCH = 16
+
+
+def _plain_dense(net) -> list[FullyConnectedLayer] | None:
+    """The layers, when they are all exactly ``FullyConnectedLayer`` bound to the flat buffer."""
+    layers = list(net.layers)
+    flat = net.__dict__.get("_flat_weights")
+    if flat is None or layers != net.__dict__.get("_bound_layers"):
+        return None
+    if any(type(l) is not FullyConnectedLayer or l.weights.base is not flat for l in layers):
+        return None
+    return layers
 
 
 def supports(net, sample_weight) -> bool:
     """Whether ``FusedStep`` computes this network's step (else ``fit`` uses the reference path)."""
-    output = net._dense[-1]
+    layers = _plain_dense(net)
     return (
         sample_weight is None
-        and all(type(layer) is FullyConnectedLayer for layer in net.layers)
-        and output.activation.name == net.loss_fn.canonical_activation
-        and output.activation.name in ("sigmoid", "softmax", "linear")
+        and layers is not None
+        and net.loss_fn.fuses_with(layers[-1].activation)
     )
+
+
+def train_step(net, batch_size: int, sample_weight) -> Callable:
+    """Return the per-batch step ``fit`` calls: ``step(x, y, w) -> loss``, fused where it applies."""
+    if supports(net, sample_weight):
+        fused = FusedStep(net, batch_size)
+        return lambda x, y, sample_weight: fused(x, y)
+    return net.reference_step
 
 
 class FusedStep:
@@ -58,12 +92,11 @@ class FusedStep:
     small batches (784-256-128-10 in batches of 128) the large matrix products are what
     counts, and OpenBLAS runs them some 5% faster with ``(batch, n_units)`` outputs. So the
     buffers are feature-major when the batch is at least four times the widest layer.
-    Each layer's ``_x``, ``_z`` and ``_a`` are set to ``(batch, n_units)`` views, as
-    ``forward`` would set them.
+    Each layer's ``record(x, z, a)`` gets ``(batch, n_units)`` views, as ``forward`` would.
     """
 
     def __init__(self, net, batch_size: int, feature_major: bool | None = None) -> None:
-        self.layers = net._dense
+        self.layers = list(net.layers)
         self.output = self.layers[-1]
         self.kind = self.output.activation.name
         dtype = net.dtype
@@ -85,9 +118,9 @@ class FusedStep:
         self._row2 = np.empty(batch_size, dtype=dtype)
         self._ones = np.ones(batch_size, dtype=dtype)
         self._views: dict[int, tuple] = {}
-        self.l2_layers = [layer for layer in self.layers if layer.l2]
+        self.penalised = [layer for layer in self.layers if layer.l2 or layer.l1]
         # The fused output delta dL/dz = (1/m) c (a - y), c from the loss (see ``losses``).
-        self.fused_scale = net.loss_fn._fused_scale(k)
+        self.fused_scale = net.loss_fn.fused_scale(k)
 
     def _views_for(self, m: int) -> tuple:
         """Every view a batch of ``m`` rows works on: the first ``m`` columns of each buffer.
@@ -105,7 +138,7 @@ class FusedStep:
                 # unit) its column, broadcast: dL/da = delta W^T is then an outer product, and a
                 # broadcast multiply does it several times faster than a product over 1 term.
                 down = np.multiply if W.shape[1] == 1 else np.matmul
-                forward = _sigmoid if layer.activation.name == "sigmoid" else \
+                forward = _sigmoid if type(layer.activation) is _activations.Sigmoid else \
                     layer.activation.forward
                 plan.append(_LayerViews(
                     layer, W.T, W, down, layer.weights[-1][:, None], layer.grad[:-1],
@@ -130,10 +163,10 @@ class FusedStep:
             else:
                 # Through (batch, units) views, so that a row-wise activation (softmax) sees rows.
                 v.forward(v.z, out=v.a)
-            v.layer._x, v.layer._z, v.layer._a = x, v.z, v.a
+            v.layer.record(x, v.z, v.a)
             x = v.a
-        if self.l2_layers:
-            loss += sum(layer.penalty() for layer in self.l2_layers)
+        if self.penalised:
+            loss += sum(layer.penalty() for layer in self.penalised)
         if not math.isfinite(loss):
             return loss
 
@@ -145,16 +178,19 @@ class FusedStep:
         np.multiply(top.deltaT, (1.0 / m) * self.fused_scale, out=top.deltaT)
         for i in range(len(plan) - 1, -1, -1):
             v = plan[i]
-            np.matmul(v.layer._x.T, v.delta, out=v.dW)  # dL/dW = x^T delta
+            np.matmul(v.layer.inputs.T, v.delta, out=v.dW)  # dL/dW = x^T delta
             np.matmul(v.deltaT, ones, out=v.db)  # the bias row: delta's column sums
             if i == 0:
                 break  # the first layer's input is the data: no gradient to send down
             below = plan[i - 1]
             v.down(v.W, v.deltaT, out=below.deltaT)  # dL/da of the layer below: delta W^T
             # The layer below's activation turns dL/da into dL/dz, written from its output a.
-            below.activation.backward(below.a, below.delta)
-        for layer in self.l2_layers:
-            layer.grad[:-1] += layer.l2 * layer.weights[:-1]
+            if below.activation.needs_z:
+                below.activation.backward(below.a, below.delta, z=below.z)
+            else:
+                below.activation.backward(below.a, below.delta)
+        for layer in self.penalised:
+            layer.add_penalty_gradient()
         return loss
 
     def _output_and_loss(self, zT, aT, yT, m, row, row2, scratch) -> float:
@@ -237,3 +273,87 @@ def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.exp(out, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
+
+
+class Predictor:
+    """``predict`` for the plain case: a ready float array through exact dense layers.
+
+    The plain case is a C-ordered 2-D array of the network's dtype and width, finite, through a
+    chain of ``FullyConnectedLayer`` bound to the flat buffer. Its outputs are returned when
+    they are finite: a NaN weight would make every output NaN, so the checked path's scan of all
+    the weights (the largest cost of a one-sample prediction) only runs when an output is not
+    finite; that path then raises the error it always raised. ``predict`` returns None for any
+    other case, and the checked path answers.
+
+    A one-sample prediction is mostly fixed costs, so this keeps them few: each layer's input
+    sits in a buffer ``[x, 1]`` whose last column is ones, so one product with the whole
+    ``(n_in + 1, n_out)`` matrix gives ``x W + b`` (the bias absorbed, as the article writes
+    it), and each hidden activation is written straight into the next layer's buffer. Those
+    buffers are per thread (``threading.local``), so many threads may predict at once with one
+    model, and none of them touches what ``fit`` works on.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self._local = threading.local()
+
+    def predict(self, net, X, batch_size) -> np.ndarray | None:
+        dense = _plain_dense(net)
+        if (
+            dense is None
+            or type(X) is not np.ndarray
+            or X.dtype != net.dtype
+            or X.ndim != 2
+            or X.shape[1] != dense[0].n_in
+            or not X.shape[0]
+            or not X.flags.c_contiguous
+            or type(batch_size) is not int
+            or batch_size <= 0
+            or not all_finite(X)
+        ):
+            return None
+        n = X.shape[0]
+        out = np.empty((n, dense[-1].n_out), dtype=net.dtype)
+        if n <= SMALL_BATCH and n <= batch_size:
+            self._predict_small(net, dense, X, out)
+        else:
+            hidden, last = dense[:-1], dense[-1]
+            for start in range(0, n, batch_size):
+                x = X[start : start + batch_size]
+                for layer in hidden:
+                    x = layer.infer(x)
+                z = last.affine(x, out=out[start : start + batch_size])
+                last.activation.forward(z, out=z)
+        return out if all_finite(out) else None
+
+    def _predict_small(self, net, dense, X: np.ndarray, out: np.ndarray) -> None:
+        """Write the outputs for a few rows ``X`` into ``out``, the bias absorbed as in the article."""
+        plans = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        m = X.shape[0]
+        flat = net.__dict__["_flat_weights"]
+        plan = plans.get(m)
+        if plan is None or plan[0] is not flat:
+            # One [x, 1] buffer per layer: its input, the last column ones.
+            inputs = [np.ones((m, layer.n_in + 1), dtype=net.dtype) for layer in dense]
+            steps = [
+                (inputs[i], layer.weights, np.empty((m, layer.n_out), dtype=net.dtype),
+                 layer.activation, inputs[i + 1][:, :-1])
+                for i, layer in enumerate(dense[:-1])
+            ]
+            last = dense[-1]
+            plan = (flat, inputs[0][:, :-1], steps, inputs[-1], last.weights, last.activation)
+            plans[m] = plan
+        _, x, steps, last_input, W_last, last_activation = plan
+        np.copyto(x, X)
+        for x_ones, W, z, activation, next_x in steps:
+            np.matmul(x_ones, W, out=z)  # [x, 1] @ W = x W[:-1] + W[-1]
+            activation.forward(z, out=next_x)  # straight into the next layer's [x, 1]
+        np.matmul(last_input, W_last, out=out)
+        last_activation.forward(out, out=out)

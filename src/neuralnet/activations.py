@@ -43,6 +43,9 @@ class Activation:
     """Base class: ``forward(z)`` and ``backward(a, grad)``, the chain rule through ``a = f(z)``."""
 
     name: str = ""
+    # True for an activation whose derivative needs the pre-activation z as well as a = f(z):
+    # its ``backward(a, grad, z=None)`` is then called with ``z=``, which ``forward`` left intact.
+    needs_z: bool = False
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return ``f(z)``; with ``out``, write into it (it may be ``z`` itself)."""

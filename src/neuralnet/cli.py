@@ -334,11 +334,11 @@ def _predict(args: argparse.Namespace) -> int:
     X, _, _ = _features_and_target(args.input, model.metadata, None)
     outputs = model.predict(X)
     k = model.n_outputs
-    if model._is_classifier():
+    if model.is_classifier:
         classes = model.predict_classes(X)
         if k == 1:
             header, rows = ["class", "probability"], np.column_stack([classes, outputs[:, 0]])
-        elif model._is_multilabel_or_binary():
+        elif model.is_multilabel_or_binary:
             header = [f"class_{j}" for j in range(k)] + [f"probability_{j}" for j in range(k)]
             rows = np.column_stack([classes, outputs])
         else:
@@ -376,7 +376,7 @@ def _info(args: argparse.Namespace) -> int:
     from neuralnet import io
 
     model = io.load(args.model)
-    header, _ = io._read_archive(io._check_path(args.model))
+    header = io.read_header(args.model)
     print(f"{args.model}: neuralnet model, format version {header['format_version']}, "
           f"written by neuralnet {header['neuralnet_version']}")
     model.summary()

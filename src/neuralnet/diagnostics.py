@@ -11,15 +11,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import warnings
+import copy
 
 import numpy as np
 
 from neuralnet._validation import check_positive_number
-from neuralnet.callbacks import Callback
-from neuralnet.layers import add_bias, layer_from_config
+from neuralnet.layers import LAYER_CLASSES, FullyConnectedLayer, add_bias
 
 __all__ = [
     "GradientCheck",
@@ -47,7 +44,9 @@ class GradientCheck(list):
         header = f"{'layer':<6}{'weights':>12}{'checked':>9}{'max abs err':>14}{'max rel err':>14}  result"
         lines = [header, "-" * len(header)]
         for row in self:
-            shape = "x".join(map(str, row["shape"]))
+            shapes = row["shape"] if row["shape"] and isinstance(row["shape"][0], tuple) \
+                else [row["shape"]]
+            shape = "+".join("x".join(map(str, sh)) for sh in shapes)
             lines.append(
                 f"{row['layer']:<6}{shape:>12}{row['checked']:>9}{row['max_abs_error']:>14.3e}"
                 f"{row['max_rel_error']:>14.3e}  {'pass' if row['passed'] else 'FAIL'}"
@@ -56,18 +55,33 @@ class GradientCheck(list):
 
 
 def _float64_copy(model):
-    """Return a float64 twin of ``model``: same layers, activations, loss, L2 and weights."""
+    """Return a float64 twin of ``model``: same layers, activations, loss, penalties and weights."""
     from neuralnet.model import NeuralNet
 
+    model.check_built()
     layers = []
     for layer in model.layers:
         config = layer.get_config()
         if "dtype" in config:
             config["dtype"] = "float64"
-        layers.append(layer_from_config(config))
+        if "activation" in config and hasattr(layer, "activation"):
+            # The object itself: a user's activation need not be registered to be checked.
+            config["activation"] = copy.deepcopy(layer.activation)
+        name = config.pop("class_name", None)
+        cls = LAYER_CLASSES.get(name, type(layer))
+        layers.append(cls(**config))
     twin = NeuralNet(layers, loss=model.loss_fn, dtype="float64")
+    if not twin.built:
+        twin.build(model.n_features)
     twin.set_weights([w.astype(np.float64) for w in model.get_weights()])
     return twin
+
+
+def _fix_randomness(twin, seed: int) -> None:
+    """Give every layer that draws random numbers (Dropout) the same generator state again."""
+    for layer in twin.layers:
+        if hasattr(layer, "rng"):
+            layer.rng = np.random.default_rng(seed)
 
 
 def check_gradients(
@@ -91,7 +105,9 @@ def check_gradients(
         rel err  = abs err / max(|backprop| + |numeric|, tiny)
 
     An entry passes when ``abs err <= atol`` or ``rel err <= rtol``; a layer passes when all
-    its entries do. Dropout is off (inference mode) so the loss is a deterministic function.
+    its entries do. Both sides come from the training step ``fit`` really runs (the fused one
+    where it applies), in training mode; layers that draw random numbers (Dropout) get the same
+    generator state at every evaluation, so the loss is a deterministic function.
 
     Args:
         X, y: the batch ``(n_samples, n_features)`` and targets the loss is evaluated on.
@@ -114,46 +130,53 @@ def check_gradients(
             f"Received an invalid value for `max_checks`, expected a positive integer or None. "
             f"Received: max_checks={max_checks!r}"
         )
+    from neuralnet import _fastpath
+
     twin = _float64_copy(model)
-    X = twin._check_X(X)
-    targets = twin._check_y(y, len(X))
-    sample_weight = twin._check_sample_weight(sample_weight, len(X))
+    X = twin.check_X(X)
+    targets = twin.check_y(y, len(X))
+    sample_weight = twin.check_sample_weight(sample_weight, len(X))
+    # The step fit runs (the fused one where it applies), in training mode, with the same
+    # random numbers (dropout masks) at every call, so the loss is a deterministic function.
+    step = _fastpath.train_step(twin, len(X), sample_weight)
 
     def loss() -> float:
-        twin._forward(X)
-        return twin._loss_value(targets, sample_weight)
+        _fix_randomness(twin, seed)
+        return step(X, targets, sample_weight)
 
-    twin._forward(X)
-    twin._backward(targets, sample_weight)
-    rng = np.random.default_rng(seed)
-    result = GradientCheck()
-    for l, layer in enumerate(twin._dense):
-        analytic = layer.grad.copy()
-        flat = layer.weights.reshape(-1)  # a view: editing it moves the weight
-        n = flat.size
-        idx = np.arange(n) if max_checks is None or max_checks >= n else rng.choice(
-            n, max_checks, replace=False
-        )
-        numeric = np.empty(len(idx))
-        for k, i in enumerate(idx):
-            saved = flat[i]
-            flat[i] = saved + epsilon
-            plus = loss()
-            flat[i] = saved - epsilon
-            minus = loss()
-            flat[i] = saved
-            numeric[k] = (plus - minus) / (2 * epsilon)
-        backprop = analytic.reshape(-1)[idx]
-        abs_err = np.abs(backprop - numeric)
-        rel_err = abs_err / np.maximum(np.abs(backprop) + np.abs(numeric), np.finfo(float).tiny)
-        result.append({
-            "layer": l + 1,
-            "shape": tuple(layer.weights.shape),
-            "checked": len(idx),
-            "max_abs_error": float(abs_err.max()),
-            "max_rel_error": float(rel_err.max()),
-            "passed": bool(((abs_err <= atol) | (rel_err <= rtol)).all()),
-        })
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss()
+        analytic_all = twin.flat_grad.copy()
+        flat = twin.flat_weights  # editing an entry moves that weight
+        rng = np.random.default_rng(seed)
+        result = GradientCheck()
+        for l, (layer, start, stop) in enumerate(twin.parameter_offsets):
+            n = stop - start
+            idx = np.arange(n) if max_checks is None or max_checks >= n else rng.choice(
+                n, max_checks, replace=False
+            )
+            numeric = np.empty(len(idx))
+            for k, i in enumerate(idx):
+                saved = flat[start + i]
+                flat[start + i] = saved + epsilon
+                plus = loss()
+                flat[start + i] = saved - epsilon
+                minus = loss()
+                flat[start + i] = saved
+                numeric[k] = (plus - minus) / (2 * epsilon)
+            backprop = analytic_all[start:stop][idx]
+            abs_err = np.abs(backprop - numeric)
+            rel_err = abs_err / np.maximum(np.abs(backprop) + np.abs(numeric),
+                                           np.finfo(float).tiny)
+            shapes = [tuple(p.shape) for p in layer.params.values()]
+            result.append({
+                "layer": l + 1,
+                "shape": shapes[0] if len(shapes) == 1 else tuple(shapes),
+                "checked": len(idx),
+                "max_abs_error": float(abs_err.max()),
+                "max_rel_error": float(rel_err.max()),
+                "passed": bool(((abs_err <= atol) | (rel_err <= rtol)).all()),
+            })
     if verbose:
         print(result)
     return result
@@ -215,17 +238,17 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
             f"Received: max_samples={max_samples!r}"
         )
     twin = _float64_copy(model)
-    X = twin._check_X(X)
+    X = twin.check_X(X)
     n_total = len(X)
     X = X[:max_samples]
     m, k = len(X), twin.n_outputs
     if y is None:
         targets = np.zeros((m, k))
-        if twin.loss_fn.name == "categorical_crossentropy":
+        if twin.loss_fn.task == "multiclass":
             targets[:, 0] = 1.0
         y_note = "no y given, so every target is 0 (class 0): the shapes are the same"
     else:
-        targets = twin._check_y(y, n_total)[:m]
+        targets = twin.check_y(y, n_total)[:m]
         y_note = f"Y {_shape(targets)}"
     lines = [
         f"{model!r}",
@@ -233,11 +256,17 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
         "",
         "Forward pass   (A_0 = X)",
     ]
-    inputs, outputs, l = [], [], 0
+    # Each step of the trace: ("dense", layer, [A, 1], A_out) or ("other", layer, A_in, A_out).
+    steps, l = [], 0
     A = X
     for layer in twin.layers:
-        if layer.weights is None:
-            lines.append(f"  {layer!r}: inactive outside training, A passes through {_shape(A)}")
+        if not isinstance(layer, FullyConnectedLayer):
+            A_next = layer.forward(A, training=False)
+            note = "inactive outside training, A passes through" if A_next is A else \
+                "its own forward, in inference mode:"
+            lines.append(f"  {layer!r}: {note} {_shape(A_next)}")
+            steps.append(("other", layer, A, A_next))
+            A = A_next
             continue
         l += 1
         W = layer.weights
@@ -253,55 +282,71 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
             _row("pre-activation", f"Z_{l} = [A_{l - 1}, 1] @ W_{l}", Z),
             _row("output", f"A_{l} = {act.name}(Z_{l})", A_next),
         ]
-        inputs.append((Ab, layer))
-        outputs.append(A_next)
+        steps.append(("dense", layer, Ab, A_next, Z))
         A = A_next
-    L = len(inputs)
+    L = l
     loss_fn = twin.loss_fn
     loss_value = loss_fn.value(targets, A)
     lines += ["", f"Loss   L = {loss_fn.name}(Y, A_{L}) = {loss_value:.6f}   (k = {k} outputs)",
               "", "Backward pass"]
 
-    out_act = inputs[-1][1].activation
-    delta = loss_fn.output_delta(targets, A, out_act)
-    if out_act.name == loss_fn.canonical_activation and loss_fn.name in _FUSED:
-        rule = _FUSED[loss_fn.name].replace("A", f"A_{L}")
-        why = f"{out_act.name}'s derivative cancels in {loss_fn.name}"
-    else:
-        rule = f"dL/dA_{L} * {out_act.name}'(Z_{L})"
-        why = ""
-    lines += [f"  layer {L}:", _row(f"delta_{L}", f"dL/dZ_{L} = {rule}", delta, why)]
     grads = []
-    for i in range(L, 0, -1):
-        Ab, layer = inputs[i - 1]
+    grad = None  # dL/dA of the step being walked back through
+    i = L
+    for step in reversed(steps):
+        if step[0] == "other":
+            _, layer, A_in, A_out = step
+            if grad is None:
+                grad = loss_fn.output_gradient(targets, A_out)
+            layer.forward(A_in, training=False)
+            grad = layer.backward(grad)
+            lines.append(f"  {layer!r}: dL/dA passes back through its own backward {_shape(grad)}")
+            continue
+        _, layer, Ab, A_out, Z = step
+        act = layer.activation
+        if grad is None:
+            delta = loss_fn.output_delta(targets, A_out, act)
+            if loss_fn.fuses_with(act) and loss_fn.name in _FUSED:
+                rule = _FUSED[loss_fn.name].replace("A", f"A_{i}")
+                why = f"{act.name}'s derivative cancels in {loss_fn.name}"
+            else:
+                rule = f"dL/dA_{i} * {act.name}'(Z_{i})"
+                why = ""
+            lines += [f"  layer {i}:", _row(f"delta_{i}", f"dL/dZ_{i} = {rule}", delta, why)]
+        else:
+            delta = act.backward(A_out, grad.copy(), z=Z) if act.needs_z else \
+                act.backward(A_out, grad.copy())
+            derivative = _DERIVATIVES.get(act.name)
+            local = (
+                f"dL/dA_{i} * {derivative.replace('A', f'A_{i}')}"
+                if derivative
+                else f"{act.name} Jacobian @ dL/dA_{i}"
+            )
+            lines += [f"  layer {i}:", _row(f"delta_{i}", local, delta)]
         W = layer.weights
-        grad = Ab.T @ delta
+        g = Ab.T @ delta
+        layer_penalty = ""
         if layer.l2:
-            grad[:-1] += layer.l2 * W[:-1]
-        grads.append(grad)
-        l2 = f" + l2 W_{i}[:-1]" if layer.l2 else ""
-        lines.append(_row(f"dL/dW_{i}", f"[A_{i - 1}, 1]^T @ delta_{i}{l2}", grad,
+            g[:-1] += layer.l2 * W[:-1]
+            layer_penalty += f" + l2 W_{i}[:-1]"
+        if getattr(layer, "l1", 0):
+            g[:-1] += layer.l1 * np.sign(W[:-1])
+            layer_penalty += f" + l1 sign(W_{i}[:-1])"
+        grads.append(g)
+        lines.append(_row(f"dL/dW_{i}", f"[A_{i - 1}, 1]^T @ delta_{i}{layer_penalty}", g,
                           f"the shape of W_{i}"))
         if i == 1:
             break
-        dA = delta @ W[:-1].T
-        lines.append(_row(f"dL/dA_{i - 1}", f"delta_{i} @ W_{i}[:-1]^T", dA,
+        grad = delta @ W[:-1].T
+        lines.append(_row(f"dL/dA_{i - 1}", f"delta_{i} @ W_{i}[:-1]^T", grad,
                           "the bias row sends nothing down"))
-        below = inputs[i - 2][1].activation
-        delta = below.backward(outputs[i - 2], dA.copy())
-        derivative = _DERIVATIVES.get(below.name)
-        local = (
-            f"dL/dA_{i - 1} * {derivative.replace('A', f'A_{i - 1}')}"
-            if derivative
-            else f"{below.name} Jacobian @ dL/dA_{i - 1}"
-        )
-        lines += [f"  layer {i - 1}:", _row(f"delta_{i - 1}", local, delta)]
+        i -= 1
     grads.reverse()
 
-    twin._forward(X)
-    twin._backward(targets)
+    twin.gradients(X, targets, training=False)  # fills every layer's grad
     diff = max(
-        float(np.abs(g - layer.grad).max()) for g, layer in zip(grads, twin._dense, strict=True)
+        float(np.abs(g - layer.grad).max())
+        for g, layer in zip(grads, twin.layers.dense, strict=True)
     )
     lines += ["", f"These gradients match the library's back-propagation to {diff:.1e}."]
     text = "\n".join(lines)
@@ -310,234 +355,5 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
     return text
 
 
-# ------------------------------------------------------------------------ training monitor
-class TrainingWarning(UserWarning):
-    """A training diagnostic signalled trouble (learning rate, dead or saturated units)."""
-
-
-_SATURATION = {"sigmoid": (0.01, 0.99), "tanh": (-0.99, 0.99)}
-# A sample of this many training rows is pushed forward at each epoch's end to read the units.
-_PROBE_ROWS = 128
-_DEAD_RELU_LIMIT = 0.5
-_SATURATED_LIMIT = 0.9
-_LOSS_RISE = 1.25
-_UPDATE_RATIO_LIMIT = 0.1
-
-
-class TrainingMonitor(Callback):
-    """Record per-layer diagnostics each epoch into ``history.diagnostics``; warn once on trouble.
-
-    Nothing runs per batch. At each epoch's end, against the copy of the weights ``fit`` takes
-    at its start,
-
-        grad_norm[l]    = ||dL/dW_l||  of the epoch's last batch
-        update_ratio[l] = ||W_l(end) - W_l(start)|| / ||W_l(start)||
-        dead_relu[l]    = fraction of a ReLU layer's units that output 0 on every probe row
-        saturated[l]    = fraction of a sigmoid/tanh layer's outputs within 1% of its bounds
-
-    (``nan`` where a quantity does not apply). The probe rows are up to 128 rows of the epoch's
-    last batch, with the activations training computed for them; if that batch is smaller
-    than both 128 rows and the data (a short remainder), or the network has Dropout (whose
-    training activations are not the network's), 128 training rows are pushed forward in
-    inference mode instead. Each list in ``history.diagnostics`` has one entry per epoch,
-    itself one value per dense layer.
-
-    It warns (``TrainingWarning``) at most once per kind and call of ``fit`` when the loss rises
-    by a quarter while the weights move by more than a tenth of their size in one epoch (the
-    learning rate is too high), when most of a hidden layer's ReLUs are dead, or when a hidden
-    sigmoid/tanh layer is nearly all saturated.
-
-    When an epoch is a single small step (the article's full-batch gradient descent on a 2-3-1
-    network), computing these numbers costs as much as the step. So each epoch only copies what
-    they are computed from (the gradient, the end weights, the probe activations) into a block
-    of work arrays holding up to 64 epochs, and the numbers of a whole block come from a few
-    NumPy calls when it is full, when training ends, or as soon as ``history.diagnostics`` is
-    read. A large network's block holds one epoch: its numbers are computed at once.
-    """
-
-    def __init__(self, history, X: np.ndarray) -> None:
-        self.history = history
-        step = max(1, len(X) // _PROBE_ROWS)
-        self._probe = X[::step][:_PROBE_ROWS]
-        self._n_train = len(X)
-        self._last_loss: float | None = None
-        self._probe_views: tuple | None = None
-        self._warned: set[str] = set()
-        self._block: _EpochBlock | None = None
-
-    def on_train_begin(self, logs=None):
-        for key in ("grad_norm", "update_ratio", "dead_relu", "saturated"):
-            self.history._diagnostics.setdefault(key, [])
-        self.history._pending = self._flush
-        self._trained_rows_are_probes = len(self.model._dense) == len(self.model.layers)  # no Dropout
-
-    def on_epoch_end(self, epoch, logs=None):
-        model = self.model
-        activations = self._probe_activations()
-        block = self._block
-        if block is None or (activations is not block.last and not block.fits(activations)):
-            self._flush()
-            block = self._block = _EpochBlock(model, activations)
-        # fit keeps a copy of the weights from the epoch's start (its divergence fallback).
-        block.add(epoch, (logs or {}).get("loss"), model._flat_grad, model._flat_weights,
-                  model._epoch_start_weights, activations)
-        if block.full:
-            self._flush()
-
-    def on_train_end(self, logs=None):
-        self._flush()
-        self.history._pending = None
-
-    def _flush(self) -> None:
-        """Compute and record the numbers of the epochs waiting in the block, in order."""
-        block = self._block
-        if block is None or not block.count:
-            return
-        record = self.history._diagnostics
-        epochs, losses, grad_norm, update_ratio, dead, saturated = block.results(self.model._dense)
-        record["grad_norm"].extend(grad_norm)
-        record["update_ratio"].extend(update_ratio)
-        record["dead_relu"].extend(dead)
-        record["saturated"].extend(saturated)
-        for j, epoch in enumerate(epochs):
-            self._check(epoch, losses[j], update_ratio[j], dead[j][:-1], saturated[j][:-1])
-
-    def _probe_activations(self) -> list[np.ndarray]:
-        """Each dense layer's outputs on the probe rows (see the class docstring)."""
-        dense = self.model._dense
-        trained = [layer._a for layer in dense]
-        cached = self._probe_views
-        if cached is not None and all(a is b for a, b in zip(trained, cached[0], strict=True)):
-            return cached[1]  # fit's step reuses its arrays: so do these views of them
-        rows = 0 if trained[-1] is None else len(trained[-1])
-        if self._trained_rows_are_probes and rows >= min(_PROBE_ROWS, self._n_train):
-            step = max(1, rows // _PROBE_ROWS)
-            views = [a[::step][:_PROBE_ROWS] for a in trained]
-            self._probe_views = (trained, views)
-            return views
-        self.model._forward(self._probe)
-        return [layer._a for layer in dense]
-
-    def _check(self, epoch, loss, update_ratio, dead, saturated) -> None:
-        """Warn in words about the first sign of each kind of trouble."""
-        previous, self._last_loss = self._last_loss, loss
-        biggest = max(update_ratio)
-        if previous is not None and loss is not None and loss > _LOSS_RISE * previous \
-                and biggest > _UPDATE_RATIO_LIMIT:
-            rate = getattr(self.model.optimizer, "learning_rate", None)
-            rate_text = f" ({rate:g})" if isinstance(rate, (int, float)) else ""
-            self._warn(
-                "learning_rate",
-                f"The loss rose from {previous:.4g} to {loss:.4g} in epoch {epoch + 1} while the "
-                f"weights moved by {biggest:.0%} of their size: the learning rate{rate_text} is "
-                "probably too high; try a smaller one.",
-            )
-        for l, fraction in enumerate(dead):
-            if fraction > _DEAD_RELU_LIMIT:
-                self._warn(
-                    "dead_relu",
-                    f"{fraction:.0%} of the ReLUs in layer {l + 1} are dead (output 0 for every "
-                    f"input) after epoch {epoch + 1}; they no longer learn. Try a smaller learning "
-                    "rate or leaky_relu.",
-                )
-        for l, fraction in enumerate(saturated):
-            if fraction > _SATURATED_LIMIT:
-                name = self.model._dense[l].activation.name
-                self._warn(
-                    "saturated",
-                    f"{fraction:.0%} of the {name} outputs of layer {l + 1} are saturated after "
-                    f"epoch {epoch + 1}, where the gradient vanishes. Standardize the inputs or use "
-                    "a smaller learning rate.",
-                )
-
-    def _warn(self, kind: str, message: str) -> None:
-        if kind not in self._warned:
-            self._warned.add(kind)
-            warnings.warn(message, TrainingWarning, stacklevel=_outside_package())
-
-
-class _EpochBlock:
-    """What the diagnostics of up to ``capacity`` epochs are computed from, and the computation.
-
-    Per epoch: the last batch's gradient, the end and start weights, and each dense layer's
-    activations on the probe rows.
-    """
-
-    # Work arrays of about this many values in all (4 MB of float32) set how many epochs wait.
-    _BUDGET = 1 << 20
-    _MAX_EPOCHS = 64
-
-    def __init__(self, model, activations: list[np.ndarray]) -> None:
-        n_params = model._flat_weights.size
-        per_epoch = 3 * n_params + sum(a.size for a in activations)
-        self.capacity = max(1, min(self._MAX_EPOCHS, self._BUDGET // per_epoch))
-        dtype = model.dtype
-        # The gradients, end weights and start weights of each epoch: one array, so that one
-        # square and one reduceat give all three squared norms of every layer and epoch.
-        self.vectors = np.empty((3, self.capacity, n_params), dtype=dtype)
-        self.acts = [np.empty((self.capacity, *a.shape), dtype=dtype) for a in activations]
-        self.epochs: list[int] = []
-        self.losses: list = []
-        self.last: list[np.ndarray] | None = None  # the activations list added last
-        # Layer l owns the l-th segment of the flat buffers (NeuralNet._bind_parameters).
-        self.offsets = np.cumsum([0] + [l.weights.size for l in model._dense[:-1]])
-
-    @property
-    def count(self) -> int:
-        return len(self.epochs)
-
-    @property
-    def full(self) -> bool:
-        return self.count == self.capacity
-
-    def fits(self, activations: list[np.ndarray]) -> bool:
-        return all(a.shape == b.shape[1:] for a, b in zip(activations, self.acts, strict=True))
-
-    def add(self, epoch, loss, grad, end, start, activations) -> None:
-        i = self.count
-        for row, vector in zip(self.vectors[:, i], (grad, end, start), strict=True):
-            np.copyto(row, vector)
-        for buffer, a in zip(self.acts, activations, strict=True):
-            np.copyto(buffer[i], a)
-        self.epochs.append(epoch)
-        self.losses.append(loss)
-        self.last = activations
-
-    def results(self, dense) -> tuple[list, ...]:
-        """Per waiting epoch, in order: the epochs, losses and four per-layer lists; empty it.
-
-        ``update_ratio`` is inf for a layer that moved from all-zero weights, nan if it stayed.
-        """
-        k = self.count
-        vectors = self.vectors[:, :k]
-        np.subtract(vectors[1], vectors[2], out=vectors[1])  # end - start: the epoch's update
-        np.square(vectors, out=vectors)
-        grad_sq, moved_sq, start_sq = np.add.reduceat(vectors, self.offsets, axis=2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            update_ratio = np.sqrt(moved_sq / start_sq)
-        dead = np.full((k, len(dense)), np.nan)
-        saturated = np.full((k, len(dense)), np.nan)
-        for l, (layer, a) in enumerate(zip(dense, self.acts, strict=True)):
-            a = a[:k]
-            name = layer.activation.name
-            if name == "relu":
-                # count_nonzero / size: np.mean costs ten times more on arrays this small.
-                dead[:, l] = 1.0 - np.count_nonzero((a > 0).any(axis=1), axis=1) / a.shape[2]
-            if name in _SATURATION:
-                lo, hi = _SATURATION[name]
-                outside = np.count_nonzero((a <= lo) | (a >= hi), axis=(1, 2))
-                saturated[:, l] = outside / (a.shape[1] * a.shape[2])
-        out = (list(self.epochs), list(self.losses), np.sqrt(grad_sq).tolist(),
-               update_ratio.tolist(), dead.tolist(), saturated.tolist())
-        self.epochs.clear()
-        self.losses.clear()
-        return out
-
-
-def _outside_package() -> int:
-    """Return the ``stacklevel`` of the first caller outside neuralnet (the user's ``fit`` call)."""
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame, level = sys._getframe(1), 1  # level 1 is the function calling warnings.warn
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
+# The training monitor lives beside the loop it watches; kept importable from here.
+from neuralnet.training import TrainingMonitor, TrainingWarning  # noqa: E402

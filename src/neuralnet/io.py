@@ -7,7 +7,10 @@ The file is a plain NumPy archive (``np.savez``, no pickle) holding
                            config and scalar state, the epoch count, the random generator's
                            state, user metadata, and for every array its shape, dtype and
                            SHA-256 checksum
-    weights_<l>            the absorbed weights ``(n_in + 1, n_out)`` of dense layer ``l``
+    weights_<k>            array ``k`` of ``NeuralNet.get_weights()``: every layer's arrays in
+                           order (its ``params``, then its ``state``), so a dense layer's
+                           absorbed ``(n_in + 1, n_out)`` matrix, a normalisation layer's
+                           scale, offset and moving statistics
     optimizer_<p>_<key>    the optimizer's state arrays (momentum, moments, ...) of parameter ``p``
 
 Loading reads the arrays with ``allow_pickle=False`` and the header with ``json.loads``: nothing
@@ -33,11 +36,13 @@ import numpy as np
 if TYPE_CHECKING:
     from neuralnet.model import NeuralNet
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "read_header", "FORMAT_VERSION"]
 
 FORMAT_NAME = "neuralnet.NeuralNet"
 # Raise when the layout changes; a reader refuses files whose version is newer than its own.
 # 2: Adam's state holds the exponential sums m_sum and v_sum (format 1 held m and v).
+# The header may also say where in an epoch training stopped (batch, epoch_rng_state): files
+# without them read as stopped at an epoch's end.
 FORMAT_VERSION = 2
 _HEADER = "header"
 
@@ -72,7 +77,7 @@ def _optimizer_record(model, arrays: dict[str, np.ndarray]) -> dict | None:
         )
     states = []
     # State is keyed by id(parameter); this network's only parameter is its flat buffer.
-    for p, param in enumerate([model._flat_weights]):
+    for p, param in enumerate([model.flat_weights]):
         state = opt.state.get(id(param))
         if state is None:
             states.append(None)
@@ -90,12 +95,22 @@ def _optimizer_record(model, arrays: dict[str, np.ndarray]) -> dict | None:
     return {"config": opt.get_config(), "iterations": int(opt.iterations), "state": states}
 
 
+def _layer_arrays(model) -> dict[str, tuple]:
+    """``weights_<k>`` -> (owner's index among the layers with arrays, the layer, the array)."""
+    out, owner = {}, 0
+    for layer in model.layers:
+        arrays = (*layer.params.values(), *layer.state.values())
+        for array in arrays:
+            out[f"weights_{len(out)}"] = (owner, layer, array)
+        owner += bool(arrays)
+    return out
+
+
 def _header(model, arrays: dict[str, np.ndarray]) -> dict:
     import neuralnet
 
-    model._check_bound()
-    for l, layer in enumerate(model._dense):
-        arrays[f"weights_{l}"] = layer.weights
+    model.check_built()
+    arrays.update({name: array for name, (_, _, array) in _layer_arrays(model).items()})
     optimizer = _optimizer_record(model, arrays)
     header = {
         "format": FORMAT_NAME,
@@ -104,6 +119,8 @@ def _header(model, arrays: dict[str, np.ndarray]) -> dict:
         "config": model.get_config(),
         "optimizer": optimizer,
         "epoch": int(model.epoch),
+        "batch": int(getattr(model, "batch", 0)),
+        "epoch_rng_state": getattr(model, "epoch_rng_state", None),
         "rng_state": model.rng.bit_generator.state,
         "metadata": getattr(model, "metadata", None) or {},
         "arrays": {name: _describe(a) for name, a in arrays.items()},
@@ -277,6 +294,12 @@ def _check_recorded(header: dict, arrays: dict[str, np.ndarray], where: str) -> 
             )
 
 
+def read_header(path: str | os.PathLike) -> dict:
+    """Return the JSON header of the model file at ``path`` (format, versions, architecture)."""
+    header, _ = _read_archive(_check_path(path))
+    return header
+
+
 def load(path: str | os.PathLike) -> NeuralNet:
     """Return the ``NeuralNet`` saved at ``path``, ready to predict or to resume training."""
     from neuralnet.model import NeuralNet
@@ -289,29 +312,30 @@ def load(path: str | os.PathLike) -> NeuralNet:
         model = NeuralNet.from_config(header["config"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{where}: its architecture is invalid ({exc}).") from None
-    dense = model.layers.dense
+    expected = _layer_arrays(model)
     names = sorted(n for n in arrays if n.startswith("weights_"))
-    if set(names) != {f"weights_{l}" for l in range(len(dense))}:
+    if set(names) != set(expected):
         raise ValueError(
-            f"{where}: the architecture has {len(dense)} dense layers, but the file holds "
-            f"weight arrays {names}."
+            f"{where}: the architecture's layers hold {len(expected)} arrays "
+            f"{sorted(expected)}, but the file holds weight arrays {names}."
         )
     # Shapes against the architecture first: that says more than a failed checksum would.
-    for l, layer in enumerate(dense):
-        w = arrays[f"weights_{l}"]
-        if w.shape != layer.weights.shape:
+    for name, (owner, layer, target) in expected.items():
+        w = arrays[name]
+        if w.shape != target.shape:
             raise ValueError(
-                f"{where}: weights_{l} has shape {w.shape}, but layer {l} of the architecture "
-                f"({layer!r}) needs {layer.weights.shape} (n_in + 1, n_out)."
+                f"{where}: {name} has shape {w.shape}, but layer {owner} of the architecture "
+                f"({layer!r}) needs {target.shape}"
+                + (" (n_in + 1, n_out)." if target is layer.params.get("weights") else ".")
             )
         if w.dtype != model.dtype:
             raise ValueError(
-                f"{where}: weights_{l} has dtype {w.dtype}, but the architecture's dtype is "
+                f"{where}: {name} has dtype {w.dtype}, but the architecture's dtype is "
                 f"{model.dtype}."
             )
     _check_recorded(header, arrays, where)
-    for l, layer in enumerate(dense):
-        layer.weights = arrays[f"weights_{l}"]
+    for name, (_, _, target) in expected.items():
+        target[...] = arrays[name]
     try:
         _restore_training_state(model, header, arrays)
     except (KeyError, TypeError, ValueError) as exc:
@@ -326,6 +350,14 @@ def _restore_training_state(model, header: dict, arrays: dict[str, np.ndarray]) 
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         raise ValueError(f"epoch must be a non-negative integer, not {epoch!r}")
     model.epoch = epoch
+    batch = header.get("batch", 0)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 0:
+        raise ValueError(f"batch must be a non-negative integer, not {batch!r}")
+    model.batch = batch
+    epoch_rng_state = header.get("epoch_rng_state")
+    if epoch_rng_state is not None:
+        np.random.default_rng().bit_generator.state = epoch_rng_state  # a bad state raises here
+    model.epoch_rng_state = epoch_rng_state
     # Setting the state of the existing generator keeps it shared with the Dropout layers.
     model.rng.bit_generator.state = header["rng_state"]
     metadata = header.get("metadata") or {}
@@ -337,7 +369,7 @@ def _restore_training_state(model, header: dict, arrays: dict[str, np.ndarray]) 
         return
     opt = _optimizers.get(dict(record["config"]))
     opt.iterations = int(record["iterations"])
-    params = [model._flat_weights]
+    params = [model.flat_weights]
     if len(record["state"]) != len(params):
         raise ValueError(f"optimizer state for {len(record['state'])} parameters, expected 1")
     for p, (param, saved) in enumerate(zip(params, record["state"], strict=True)):

@@ -21,7 +21,7 @@ import numpy as np
 from neuralnet import activations as _activations
 from neuralnet import initializers as _initializers
 from neuralnet._validation import check_dtype as _check_dtype
-from neuralnet._validation import check_positive_int
+from neuralnet._validation import check_non_negative, check_positive_int
 from neuralnet._validation import check_shape as _check_shape
 
 __all__ = [
@@ -63,103 +63,232 @@ def set_bias_as_weight(shape: tuple[int, int]) -> tuple[int, int]:
 
 
 class Layer:
-    """The layer contract: ``forward`` and ``backward`` on batches, ``get_config`` to rebuild.
+    """The layer contract: what every layer provides, and all the rest of the library uses.
 
-    ``backward`` takes ``dL/da`` for the layer's last output and returns ``dL/dx`` for its
-    last input; a layer with weights also fills ``grad`` with ``dL/dW``.
+    A layer maps a batch ``x`` of shape ``(n_samples, n_in)`` to ``(n_samples, n_out)``.
+
+    Sizes. ``n_in`` and ``n_out`` are ``None`` until the layer is built. ``build(n_in, dtype,
+    rng)`` learns the input size (and dtype) from the layer before it, or from the data at the
+    first ``fit``, and creates the parameters; a layer given its sizes builds itself at once.
+    The base class's ``build`` keeps the size (``n_out = n_in``) and creates nothing.
+
+    Parameters. ``params`` maps a name to each trainable array, ``grads`` maps the same names to
+    arrays of the same shapes that ``backward`` fills with ``dL/dparam``, and ``state`` maps a
+    name to each array that is saved but not trained (a moving average). A network keeps every
+    trainable array in one flat buffer: after building it rebinds ``params[name]`` and
+    ``grads[name]`` to views of that buffer, so a layer must read them from the dicts, never
+    from a copy it kept. ``get_weights()`` lists ``params`` then ``state``, in order.
+
+    Computing. ``forward(x, training)`` returns the outputs and keeps what ``backward`` needs;
+    ``training`` is true inside ``fit`` only (Dropout and noise act then). ``backward(grad)``
+    takes ``dL/da`` for the last ``forward``'s outputs, fills ``grads`` and returns ``dL/dx``
+    (``None`` is allowed when ``needs_input_grad`` is false: the network sets it false on its
+    first layer, whose input is the data); it must not modify ``grad``. ``infer(x)`` computes the
+    outputs for prediction and records nothing, so that many threads may call it at once.
+    ``penalty()`` is the regularisation term the layer adds to the loss (its gradient is added
+    by ``backward``).
+
+    Rebuilding. ``get_config()`` returns the constructor's arguments (plus ``class_name``, the
+    registered name), so ``layer_from_config(config)`` rebuilds the layer;
+    ``reset_parameters(rng)`` draws fresh initial parameters.
+
+    A new kind of layer subclasses this, sets ``name``, and is registered with
+    ``neuralnet.register`` so that model files naming it load.
     """
 
-    weights: np.ndarray | None = None
-    grad: np.ndarray | None = None
-    n_in: int | None = None
-    n_out: int | None = None
+    name: str = ""
+    needs_input_grad: bool = True
+
+    def __init__(self) -> None:
+        self.n_in: int | None = None
+        self.n_out: int | None = None
+        self.dtype: np.dtype | None = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+        self.outputs: np.ndarray | None = None
+
+    # ---------------------------------------------------------------- building
+    @property
+    def built(self) -> bool:
+        return self.n_out is not None
+
+    def build(self, n_in: int, dtype=np.float32, rng: np.random.Generator | None = None) -> None:
+        """Learn the input size ``n_in`` and create the parameters (none here: ``n_out = n_in``)."""
+        self.n_in = self.n_out = check_positive_int(n_in, "n_in")
+        self.dtype = _check_dtype(dtype)
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """Draw fresh initial parameters from ``rng`` (rebuilds the layer by default)."""
+        if self.built:
+            self.build(self.n_in, self.dtype, rng)
 
     @property
     def n_params(self) -> int:
-        return 0 if self.weights is None else int(self.weights.size)
+        """The number of trainable values."""
+        return int(sum(p.size for p in self.params.values()))
 
+    @property
+    def n_non_trainable(self) -> int:
+        """The number of saved values that are not trained (moving statistics)."""
+        return int(sum(s.size for s in self.state.values()))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Return copies of ``params`` then ``state``, in order (Keras's order)."""
+        return [a.copy() for a in (*self.params.values(), *self.state.values())]
+
+    def set_weights(self, weights) -> None:
+        """Set ``params`` then ``state`` in place from arrays of the same shapes."""
+        targets = [*self.params.items(), *self.state.items()]
+        if len(weights) != len(targets):
+            raise ValueError(
+                f"set_weights of {self!r} expects {len(targets)} arrays "
+                f"({', '.join(name for name, _ in targets) or 'none'}); received {len(weights)}."
+            )
+        checked = []
+        for (name, target), w in zip(targets, weights, strict=True):
+            w = np.asarray(w)
+            if w.shape != target.shape:
+                raise ValueError(
+                    f"{name} of {self!r} has shape {target.shape}; received an array of shape "
+                    f"{w.shape}."
+                )
+            checked.append(w)
+        for (_, target), w in zip(targets, checked, strict=True):
+            target[...] = w  # in place: the arrays are views of the network's flat buffer
+
+    # --------------------------------------------------------------- computing
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError  # abstract
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """Return ``dL/dx`` given ``dL/da``; does not modify ``grad``."""
-        return self._backward(np.array(grad, dtype=self._dtype_of(grad), copy=True), True)
-
-    def _backward(self, grad: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        """Return ``dL/dx`` given ``dL/da`` of the last ``forward``; fill ``grads``."""
         raise NotImplementedError  # abstract
 
-    def _dtype_of(self, array) -> np.dtype:
-        return self.weights.dtype if self.weights is not None else np.asarray(array).dtype
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """Return the outputs for prediction (``forward`` in inference mode by default)."""
+        return self.forward(x, training=False)
+
+    def penalty(self) -> float:
+        """Return the regularisation term this layer adds to the loss (none by default)."""
+        return 0.0
 
     def get_config(self) -> dict:
-        raise NotImplementedError  # abstract
+        return {"class_name": self.name or type(self).__name__}
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
+
+    def _check_input(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 2 or (self.n_in is not None and x.shape[1] != self.n_in):
+            expected = self.n_in if self.n_in is not None else "n_in"
+            raise ValueError(
+                f"x has shape {x.shape}, but this layer expects (n_samples, {expected})."
+            )
+        return x
+
+
+def _check_penalty(value, name: str) -> float:
+    return check_non_negative(value, name)
 
 
 class FullyConnectedLayer(Layer):
     """A dense layer ``a = activation([x, 1] @ weights)``; ``weights[-1]`` is the bias.
 
+    ``FullyConnectedLayer(n_in, n_out, activation)`` is the article's form. With one size,
+    ``FullyConnectedLayer(n_out, activation=...)`` (or ``Dense(units, activation=...)``, Keras's
+    form) learns ``n_in`` from the layer before it, or from the data at the first ``fit``.
+
     Args:
-        n_in: number of inputs.
+        n_in: number of inputs (or, when ``n_out`` is not given, the number of units).
         n_out: number of units.
         activation: a name from ``neuralnet.activations`` or an ``Activation``.
         initializer: how ``initialize_weights`` fills the input rows (see ``neuralnet.initializers``).
         l2: L2 penalty ``l2 / 2 * ||weights[:-1]||^2`` added to the loss; never on the bias row.
-        dtype: ``float32`` (default) or ``float64``.
+        dtype: ``float32`` (default) or ``float64``; ``None`` takes the network's.
         rng: generator or seed for the initial weights.
+        l1: L1 penalty ``l1 * sum |weights[:-1]|`` added to the loss; never on the bias row.
     """
+
+    name = "FullyConnectedLayer"
 
     def __init__(
         self,
         n_in: int,
-        n_out: int,
+        n_out: int | None = None,
         activation: str | _activations.Activation = "sigmoid",
         initializer: str = "he_normal",
         l2: float = 0.0,
-        dtype: str | np.dtype = "float32",
+        dtype: str | np.dtype | None = "float32",
         rng: np.random.Generator | int | None = None,
+        l1: float = 0.0,
     ) -> None:
-        self.n_in = check_positive_int(n_in, "n_in")
-        self.n_out = check_positive_int(n_out, "n_out")
+        super().__init__()
+        if n_out is None:
+            n_in, n_out = None, n_in
+        self.units = check_positive_int(n_out, "n_out")
         self.activation = _activations.get(activation)
         _initializers.get(initializer)  # fail now, not at first use
         self.initializer = initializer
-        if not (isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0):
-            raise ValueError(
-                f"Received an invalid value for `l2`, expected a non-negative number. "
-                f"Received: l2={l2!r}"
-            )
-        self.l2 = float(l2)
-        self.dtype = _check_dtype(dtype)
-        self._weights = np.zeros(set_bias_as_weight((self.n_in, self.n_out)), dtype=self.dtype)
-        self.grad = np.zeros_like(self._weights)
+        self.l2 = float(_check_penalty(l2, "l2"))
+        self.l1 = float(_check_penalty(l1, "l1"))
+        self._dtype_arg = None if dtype is None else _check_dtype(dtype)
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._x: np.ndarray | None = None
-        self._a: np.ndarray | None = None
-        self.initialize_weights(initializer, rng)
+        self._z: np.ndarray | None = None
+        if n_in is not None:
+            self.build(check_positive_int(n_in, "n_in"), self._dtype_arg or np.float32, rng)
+
+    def build(self, n_in: int, dtype=np.float32, rng=None) -> None:
+        """Create the ``(n_in + 1, n_out)`` weights: He normal input rows, a zero bias row."""
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.n_out = self.units
+        self.dtype = self._dtype_arg or _check_dtype(dtype)
+        shape = set_bias_as_weight((self.n_in, self.n_out))
+        self.params = {"weights": np.zeros(shape, dtype=self.dtype)}
+        self.grads = {"weights": np.zeros(shape, dtype=self.dtype)}
+        self._cache = {}
+        self.initialize_weights(self.initializer, rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        if self.built:
+            self.initialize_weights(self.initializer, rng)
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise RuntimeError(
+                f"{self!r} is not built yet: its input size is learnt from the layer before it "
+                "or from the data at the first fit; call build(n_in) to build it now."
+            )
 
     @property
     def weights(self) -> np.ndarray:
         """The absorbed weight matrix ``(n_in + 1, n_out)``; its last row is the bias."""
-        return self._weights
+        self._require_built()
+        return self.params["weights"]
 
     @weights.setter
     def weights(self, value: np.ndarray) -> None:
         value = np.asarray(value)
-        if value.shape != self._weights.shape:
+        if value.shape != self.weights.shape:
             raise ValueError(
-                f"weights must have the absorbed shape (n_in + 1, n_out) = {self._weights.shape}; "
+                f"weights must have the absorbed shape (n_in + 1, n_out) = {self.weights.shape}; "
                 f"received shape {value.shape}."
             )
         # Copy into the existing array: a network's layers are views of one flat buffer.
-        self._weights[...] = value
+        self.params["weights"][...] = value
+
+    @property
+    def grad(self) -> np.ndarray:
+        """``dL/dweights`` of the last ``backward``, shaped like ``weights``."""
+        self._require_built()
+        return self.grads["weights"]
 
     @property
     def bias(self) -> np.ndarray:
         """The bias, a view of the last row of ``weights``."""
-        return self._weights[-1]
+        return self.weights[-1]
 
     def initialize_weights(
         self, method: str = "he_normal", rng: np.random.Generator | int | None = None
@@ -167,14 +296,15 @@ class FullyConnectedLayer(Layer):
         """Fill the input rows with ``method`` (default He normal) and the bias row with zeros."""
         init = _initializers.get(method)
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        self._weights[:-1] = init((self.n_in, self.n_out), rng)
-        self._weights[-1] = 0.0
-        return self._weights
+        w = self.weights
+        w[:-1] = init((self.n_in, self.n_out), rng)
+        w[-1] = 0.0
+        return w
 
     def __getstate__(self) -> dict:
         # Work buffers and the last batch are scratch: not worth pickling, and a read-only
         # copy of them (joblib memory-maps large arrays on load) could not be written to.
-        return {**self.__dict__, "_cache": {}, "_x": None, "_z": None, "_a": None}
+        return {**self.__dict__, "_cache": {}, "_x": None, "_z": None, "outputs": None}
 
     def _buffers(self, n: int) -> dict[str, np.ndarray]:
         buffers = self._cache.get(n)
@@ -188,6 +318,7 @@ class FullyConnectedLayer(Layer):
             self._cache[n] = buffers
         return buffers
 
+    # --------------------------------------------------------------- computing
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Return ``activation(x @ weights[:-1] + weights[-1])``.
 
@@ -197,78 +328,136 @@ class FullyConnectedLayer(Layer):
         x = np.asarray(x)
         if x.ndim == 1:
             return self.forward(x[None, :], training)[0].copy()
-        if x.ndim != 2 or x.shape[1] != self.n_in:
-            raise ValueError(
-                f"x has shape {x.shape}, but this layer expects (n_samples, {self.n_in})."
-            )
+        self._require_built()
+        x = self._check_input(x)
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
-        return self._forward_unchecked(x)
-
-    def _forward_unchecked(self, x: np.ndarray) -> np.ndarray:
-        """``forward`` for a 2-D ``x`` already of this layer's dtype and width (no checks)."""
         buffers = self._buffers(x.shape[0])
-        z = np.matmul(x, self._weights[:-1], out=buffers["z"])
-        z += self._weights[-1]
-        self._x = x
-        self._z = z
-        self._a = self.activation.forward(z, out=buffers["a"])
-        return self._a
+        z = self.affine(x, out=buffers["z"])
+        self.record(x, z, self.activation.forward(z, out=buffers["a"]))
+        return self.outputs
 
-    def _infer(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """``activation(x @ W + b)`` written into ``out``, which is returned; nothing recorded."""
-        np.matmul(x, self._weights[:-1], out=out)
-        out += self._weights[-1]
-        return self.activation.forward(out, out=out)
+    def affine(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the pre-activation ``z = [x, 1] @ W = x @ W[:-1] + W[-1]``."""
+        W = self.weights
+        z = np.matmul(x, W[:-1], out=out)
+        z += W[-1]
+        return z
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """``activation([x, 1] @ W)`` in a new array; nothing recorded (thread-safe)."""
+        z = self.affine(x)
+        return self.activation.forward(z, out=z)
+
+    def record(self, x: np.ndarray, z: np.ndarray, a: np.ndarray) -> None:
+        """Keep the input, pre-activation and output ``backward`` works from.
+
+        ``forward`` calls it; a fused training step that computed them itself does too.
+        """
+        self._x, self._z, self.outputs = x, z, a
+
+    @property
+    def inputs(self) -> np.ndarray | None:
+        """The input ``x`` of the last ``forward``."""
+        return self._x
+
+    @property
+    def preactivation(self) -> np.ndarray | None:
+        """The pre-activation ``z`` of the last ``forward``."""
+        return self._z
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
         """Return ``dL/dx`` given ``dL/da`` of the last ``forward``; fill ``grad`` with ``dL/dW``."""
         if self._x is None:
             raise RuntimeError("backward was called before forward; run forward(x) first.")
-        return super().backward(grad)
+        grad = np.array(grad, dtype=self.dtype, copy=True)
+        if getattr(self.activation, "needs_z", False):
+            delta = self.activation.backward(self.outputs, grad, z=self._z)
+        else:
+            delta = self.activation.backward(self.outputs, grad)
+        return self.backward_delta(delta)
 
-    def _backward(self, grad: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
-        return self._backward_delta(self.activation.backward(self._a, grad), need_input_grad)
+    def backward_delta(self, delta: np.ndarray) -> np.ndarray | None:
+        """Fill ``grad`` from ``delta = dL/dz`` (the activation skipped); return ``dL/dx``.
 
-    def _backward_delta(self, delta: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
-        """Fill ``grad`` from ``delta = dL/dz``; return ``dL/dx`` when asked."""
-        np.matmul(self._x.T, delta, out=self.grad[:-1])
+        The network calls it directly when the loss's gradient and the output activation's
+        derivative cancel (see ``neuralnet.losses``).
+        """
+        W, g = self.weights, self.grad
+        np.matmul(self._x.T, delta, out=g[:-1])
         # The bias row's gradient is the column sum of delta, taken as ones @ delta: NumPy's sum
         # over axis 0 of a tall, thin array (1000 x 3) is several times slower than this product.
-        np.matmul(self._buffers(len(delta))["ones"], delta, out=self.grad[-1])
-        if self.l2:
-            self.grad[:-1] += self.l2 * self._weights[:-1]
-        if not need_input_grad:
+        np.matmul(self._buffers(len(delta))["ones"], delta, out=g[-1])
+        self.add_penalty_gradient()
+        if not self.needs_input_grad:
             return None
-        return delta @ self._weights[:-1].T
+        return delta @ W[:-1].T
+
+    def add_penalty_gradient(self) -> None:
+        """Add the L2 and L1 terms' gradients to ``grad`` (never on the bias row)."""
+        if self.l2:
+            self.grad[:-1] += self.l2 * self.weights[:-1]
+        if self.l1:
+            self.grad[:-1] += self.l1 * np.sign(self.weights[:-1])
 
     def penalty(self) -> float:
-        """Return the L2 term ``l2 / 2 * ||weights[:-1]||^2`` this layer adds to the loss."""
-        if not self.l2:
+        """Return ``l2 / 2 * ||weights[:-1]||^2 + l1 * sum |weights[:-1]|``."""
+        if not (self.l2 or self.l1):
             return 0.0
-        w = self._weights[:-1]
-        return 0.5 * self.l2 * float(np.vdot(w, w))
+        w = self.weights[:-1]
+        value = 0.5 * self.l2 * float(np.vdot(w, w)) if self.l2 else 0.0
+        return value + (self.l1 * float(np.abs(w).sum()) if self.l1 else 0.0)
 
     def get_config(self) -> dict:
-        return {
+        config = {
             "class_name": "FullyConnectedLayer",
             "n_in": self.n_in,
-            "n_out": self.n_out,
+            "n_out": self.units,
             "activation": self.activation.get_config(),
             "initializer": self.initializer if isinstance(self.initializer, str) else "he_normal",
             "l2": self.l2,
-            "dtype": self.dtype.name,
+            "dtype": None if self.dtype is None else self.dtype.name,
         }
+        if self.l1:
+            config["l1"] = self.l1
+        return config
 
     def __repr__(self) -> str:
         extra = f", l2={self.l2}" if self.l2 else ""
+        extra += f", l1={self.l1}" if self.l1 else ""
+        if self.n_in is None:
+            return f"Dense({self.units}, activation={self.activation.name!r}{extra})"
         return (
             f"FullyConnectedLayer({self.n_in}, {self.n_out}, "
             f"activation={self.activation.name!r}{extra})"
         )
 
 
-Dense = FullyConnectedLayer
+class Dense(FullyConnectedLayer):
+    """Keras's dense layer: ``Dense(units, activation=None, ...)``, the input size learnt.
+
+    ``Dense(64, activation="relu")`` takes its input size from the layer before it (or from the
+    data at the first ``fit``); the default activation is linear, as in Keras.
+    ``Dense(n_in, n_out, activation)``, the article's form, still works and means
+    ``FullyConnectedLayer(n_in, n_out, activation)``.
+    """
+
+    def __init__(self, units: int, activation=None, *args, input_dim: int | None = None,
+                 **kwargs) -> None:
+        if isinstance(activation, (int, np.integer)) and not isinstance(activation, bool):
+            # Dense(n_in, n_out, activation, ...): the article's FullyConnectedLayer form.
+            super().__init__(units, int(activation), *args, **kwargs)
+            return
+        if args:
+            raise TypeError(
+                "Dense takes (units, activation=None, ...) or (n_in, n_out, activation, ...); "
+                f"received extra positional arguments {args!r}."
+            )
+        kwargs.setdefault("dtype", None)
+        if input_dim is None:
+            super().__init__(units, activation=activation, **kwargs)
+        else:
+            super().__init__(input_dim, units, activation=activation, **kwargs)
 
 
 class Dropout(Layer):
@@ -278,7 +467,10 @@ class Dropout(Layer):
     (https://jmlr.org/papers/v15/srivastava14a.html).
     """
 
+    name = "Dropout"
+
     def __init__(self, rate: float, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
         if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
             raise ValueError(
                 f"Received an invalid value for `rate`, expected a number in [0, 1). "
@@ -288,21 +480,29 @@ class Dropout(Layer):
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self._mask: np.ndarray | None = None
 
+    def reset_parameters(self, rng=None) -> None:
+        if isinstance(rng, np.random.Generator):
+            self.rng = rng
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
         if not training or self.rate == 0:
             self._mask = None
+            self.outputs = x
             return x
         keep = self.rng.random(x.shape, dtype=x.dtype if x.dtype == np.float32 else np.float64)
         self._mask = (keep >= self.rate).astype(x.dtype) / x.dtype.type(1.0 - self.rate)
-        return x * self._mask
+        self.outputs = x * self._mask
+        return self.outputs
 
-    def _backward(self, grad: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
-        if not need_input_grad:
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        if not self.needs_input_grad:
             return None
-        if self._mask is not None:
-            grad *= self._mask
-        return grad
+        grad = np.asarray(grad)
+        return grad * self._mask if self._mask is not None else grad.copy()
 
     def get_config(self) -> dict:
         return {"class_name": "Dropout", "rate": self.rate}
@@ -313,20 +513,28 @@ class Dropout(Layer):
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     "FullyConnectedLayer": FullyConnectedLayer,
+    "Dense": FullyConnectedLayer,
     "Dropout": Dropout,
 }
 
 
 def layer_from_config(config: dict) -> Layer:
-    """Rebuild a layer from ``get_config()`` output."""
+    """Rebuild a layer from ``get_config()`` output (a registered class, never code from a file)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"A layer config must be a dict; received {type(config).__name__}.")
     config = dict(config)
     name = config.pop("class_name", None)
-    if name not in LAYER_CLASSES:
+    cls = LAYER_CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
         raise ValueError(
             f"Unknown layer class {name!r} in a layer config; expected one of: "
-            f"{', '.join(LAYER_CLASSES)}."
+            f"{', '.join(sorted(LAYER_CLASSES))}. If {name!r} is a custom Layer, register it in "
+            "this process before loading: decorate its class with @neuralnet.register."
         )
-    return LAYER_CLASSES[name](**config)
+    try:
+        return cls(**config)
+    except TypeError as exc:
+        raise ValueError(f"The config of layer class {name!r} does not fit it: {exc}") from None
 
 
 class LayerChain:
@@ -352,6 +560,20 @@ class LayerChain:
             )
         self._layers.append(layer)
 
+    def build(self, n_in: int, dtype=np.float32, rng: np.random.Generator | None = None) -> None:
+        """Build every layer not built yet, each from the output size of the one before."""
+        size = n_in
+        for i, layer in enumerate(self._layers):
+            if not layer.built:
+                layer.build(size, dtype, rng)
+            elif layer.n_in is not None and layer.n_in != size:
+                where = "the data have" if i == 0 else f"the layer before it has {size} outputs"
+                raise ValueError(
+                    f"Layer {i} ({layer!r}) expects {layer.n_in} inputs, but {where}"
+                    + (f" {size} features." if i == 0 else ".")
+                )
+            size = layer.n_out
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Apply every layer in order."""
         for layer in self._layers:
@@ -363,8 +585,13 @@ class LayerChain:
 
     @property
     def dense(self) -> list[FullyConnectedLayer]:
-        """The layers that hold weights, in order."""
-        return [l for l in self._layers if l.weights is not None]
+        """The dense layers, in order."""
+        return [l for l in self._layers if isinstance(l, FullyConnectedLayer)]
+
+    @property
+    def with_params(self) -> list[Layer]:
+        """The layers that hold trainable parameters, in order."""
+        return [l for l in self._layers if l.params]
 
     def __getitem__(self, index):
         if isinstance(index, slice):

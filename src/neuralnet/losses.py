@@ -69,13 +69,39 @@ def _weighted_mean(per_sample: np.ndarray, weights: np.ndarray | None) -> float:
 
 
 class Loss:
-    """Base class: ``value`` and ``gradient`` of the mean loss over a batch."""
+    """Base class: ``value`` and ``gradient`` of the mean loss over a batch.
+
+    A loss also says what it is for, so that no other module compares names:
+
+    - ``task``: ``"binary"`` (0/1 labels per output: binary or multi-label classification),
+      ``"multiclass"`` (one class per sample) or ``"regression"``;
+    - ``canonical_activation``: the name of the output activation it is meant for, which a
+      network without an explicit output activation or the CLI picks;
+    - ``fuses_with(activation)``: whether the output delta may be the fused ``c (a - y)``.
+    """
 
     name: str = ""
+    task: str = "regression"
     # The output activation whose derivative cancels against this loss (the fused delta).
     canonical_activation: str | None = None
     # The factor c of the fused delta, as a function of the number of outputs k.
     _fused_scale = staticmethod(lambda k: 1.0)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task in ("binary", "multiclass")
+
+    def fuses_with(self, activation) -> bool:
+        """Whether ``activation``'s derivative cancels against this loss (the fused delta).
+
+        Only an exact built-in pair fuses: a subclass of either may change the maths, so it
+        takes the general path through ``gradient`` and the activation's ``backward``.
+        """
+        return _FUSED_PAIRS.get(type(self)) is type(activation)
+
+    def fused_scale(self, k: int) -> float:
+        """The factor ``c`` of the fused delta ``dL/dz = (w_i / sum w) c (a - y)`` for k outputs."""
+        return float(self._fused_scale(k))
 
     def per_sample(self, y: np.ndarray, a: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
         """Return the loss ``l_i`` of each sample, shape ``(n_samples,)``."""
@@ -105,14 +131,19 @@ class Loss:
     ) -> np.ndarray:
         """Return ``dL/dz`` of the output layer, fused with ``activation`` where they cancel."""
         n, k = a.shape
-        scale = _weights_over_total(sample_weight, n, a.dtype)
-        if activation.name == self.canonical_activation:
+        if self.fuses_with(activation):
             delta = np.subtract(a, y, out=out)
-            delta *= scale * self._fused_scale(k)
+            delta *= _weights_over_total(sample_weight, n, a.dtype) * self._fused_scale(k)
             return delta
-        grad = self.gradient(y, a)
-        grad *= scale
-        return activation.backward(a, grad)
+        return activation.backward(a, self.output_gradient(y, a, sample_weight))
+
+    def output_gradient(
+        self, y: np.ndarray, a: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Return ``dL/da`` of the (weighted) mean loss over the batch, shape of ``a``."""
+        grad = np.asarray(self.gradient(y, a), dtype=a.dtype)
+        grad *= _weights_over_total(sample_weight, len(a), a.dtype)
+        return grad
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         y_pred = as_numeric_array(y_pred, "y_pred")
@@ -155,6 +186,7 @@ class BinaryCrossentropy(Loss):
     """Binary cross-entropy averaged over every element (``torch.nn.functional.binary_cross_entropy``)."""
 
     name = "binary_crossentropy"
+    task = "binary"
     canonical_activation = "sigmoid"
     _fused_scale = staticmethod(lambda k: 1.0 / k)
 
@@ -188,6 +220,7 @@ class CategoricalCrossentropy(Loss):
     """Cross-entropy against one-hot targets or integer labels (``torch.nn.functional.cross_entropy``)."""
 
     name = "categorical_crossentropy"
+    task = "multiclass"
     canonical_activation = "softmax"
 
     def per_sample(self, y, a, z=None):
@@ -288,6 +321,9 @@ class Huber(Loss):
         return {"name": self.name, "delta": self.delta}
 
 
+# Each built-in loss and the built-in output activation whose derivative cancels against it.
+_FUSED_PAIRS: dict[type, type] = {}
+
 LOSSES: dict[str, type[Loss]] = {
     cls.name: cls
     for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, Huber)
@@ -302,6 +338,27 @@ _ALIASES = {
     "mean_absolute_error": "mae",
     "l1": "mae",
 }
+
+
+_FUSED_PAIRS.update({
+    BinaryCrossentropy: _act.Sigmoid,
+    CategoricalCrossentropy: _act.Softmax,
+    MeanSquaredError: _act.Linear,
+})
+
+
+def for_activation(activation) -> Loss:
+    """Return the loss a network whose output is ``activation`` gets when none is given.
+
+    softmax -> categorical cross-entropy, sigmoid -> binary cross-entropy, anything else
+    (linear, tanh, ...) -> mean squared error.
+    """
+    name = getattr(activation, "name", None)
+    if name == "softmax":
+        return CategoricalCrossentropy()
+    if name == "sigmoid":
+        return BinaryCrossentropy()
+    return MeanSquaredError()
 
 
 def get(identifier: str | Loss | dict) -> Loss:

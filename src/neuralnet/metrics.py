@@ -201,8 +201,12 @@ _ALIASES = {
 }
 
 
-def get(identifier, loss_name: str = "binary_crossentropy", n_outputs: int = 1):
-    """Return the metric function named ``identifier``; ``accuracy`` follows the output type."""
+def get(identifier, loss="binary_crossentropy", n_outputs: int = 1):
+    """Return the metric function named ``identifier``; ``accuracy`` follows the output type.
+
+    ``loss`` is the network's loss (a ``Loss`` or its name): its ``task`` says whether each
+    output is its own 0/1 decision.
+    """
     if callable(identifier):
         return identifier
     if not isinstance(identifier, str):
@@ -211,7 +215,11 @@ def get(identifier, loss_name: str = "binary_crossentropy", n_outputs: int = 1):
             f"(y_true, y_pred) -> float. Received: {identifier!r} of type "
             f"{type(identifier).__name__}"
         )
-    binary = loss_name == "binary_crossentropy" or n_outputs == 1
+    if isinstance(loss, str):
+        from neuralnet import losses as _losses
+
+        loss = _losses.get(loss)
+    binary = getattr(loss, "task", None) == "binary" or n_outputs == 1
     key = _ALIASES.get(identifier.lower(), identifier.lower())
     if key in ("accuracy", "acc"):
         return binary_accuracy if binary else categorical_accuracy

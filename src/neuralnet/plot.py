@@ -86,7 +86,7 @@ def decision_boundary(
     if labels.ndim == 2 and labels.shape[1] > 1:
         labels = labels.argmax(axis=1)
     X, labels, xx, yy = _plane(model, X, labels.reshape(-1), resolution, "decision_boundary")
-    if not model._is_classifier():
+    if not model.is_classifier:
         raise ValueError(
             f"decision_boundary draws classifiers; this network is a regression (loss "
             f"{model.loss_fn.name!r}): draw it with prediction_surface."
@@ -383,7 +383,7 @@ def write_training_plots(
     paths = [os.path.join(directory, "loss.png")]
     _history(history, path=paths[0])
     if X is not None and np.ndim(X) == 2 and np.shape(X)[1] == 2 and model.n_features == 2:
-        if model._is_classifier():
+        if model.is_classifier:
             paths.append(os.path.join(directory, "decision_boundary.png"))
             decision_boundary(model, X, y, path=paths[1])
         else:

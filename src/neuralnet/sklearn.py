@@ -240,7 +240,7 @@ class _BaseNeuralNet(BaseEstimator):
         if model is None:
             return False
         shapes = self._layer_shapes(self.n_features_in_, n_outputs)
-        current = tuple((l.n_in, l.n_out) for l in model._dense)
+        current = tuple((l.n_in, l.n_out) for l in model.layers.dense)
         if current != shapes:
             raise ValueError(
                 f"warm_start continues the fitted network of layer shapes {current}, but the "
@@ -289,7 +289,7 @@ class _BaseNeuralNet(BaseEstimator):
 
         batch_size = self._batch_size(len(X))
         model = self.model_
-        for layer in model._dense:
+        for layer in model.layers.dense:
             layer.l2 = self._l2(batch_size)
         # partial_fit is one pass over the data with no convergence test (as MLPClassifier).
         monitor = _Monitor(self, X_val, y_val, may_stop=not incremental)
@@ -469,7 +469,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         model = self.model_
-        logits = model._outputs_and_logits(model._check_X(X), 1024)[1].astype(np.float64)
+        logits = model.outputs_and_logits(X)[1].astype(np.float64)
         return logits[:, 0] if self.n_outputs_ == 1 else logits
 
     def __sklearn_tags__(self):

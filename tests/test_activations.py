@@ -64,7 +64,8 @@ def test_elementwise_derivative_matches_finite_differences(name, rng):
     np.testing.assert_allclose(act.derivative(act(z)), numeric, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize(
+    "name", sorted(k for k, cls in ACTIVATIONS.items() if cls.__module__ == "neuralnet.activations"))
 def test_backward_is_the_jacobian_vector_product(name, rng):
     act = get(name)
     z = rng.uniform(0.1, 2.0, size=(4, 3)) * rng.choice([-1.0, 1.0], size=(4, 3))

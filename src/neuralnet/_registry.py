@@ -25,8 +25,13 @@ def lookup(identifier, *, kind: str, base: type, registry: dict, aliases: dict |
     key = identifier.lower()
     key = (aliases or {}).get(key, key)
     if key not in registry:
+        builtin = sorted(k for k, cls in registry.items() if cls.__module__.startswith("neuralnet."))
+        custom = sorted(set(registry) - set(builtin))
+        also = f" (registered here: {', '.join(custom)})" if custom else ""
         raise ValueError(
-            f"Unknown {kind} {identifier!r}; expected one of: {', '.join(sorted(registry))}."
+            f"Unknown {kind} {identifier!r}; expected one of: {', '.join(builtin)}{also}. "
+            f"If {identifier!r} is a custom {base.__name__}, register its class in this process "
+            "with @neuralnet.register."
         )
     return registry[key](**kwargs)
 

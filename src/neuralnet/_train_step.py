@@ -26,7 +26,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuralnet import losses as _losses
 from neuralnet.layers import FullyConnectedLayer
+
+# The losses whose value _output_and_loss computes. Exact types: KL divergence fuses with
+# softmax as cross-entropy does, but its value differs by the targets' entropy.
+_FUSED_LOSSES = (_losses.BinaryCrossentropy, _losses.CategoricalCrossentropy,
+                 _losses.MeanSquaredError)
 
 
 def supports(net, sample_weight) -> bool:
@@ -34,6 +40,7 @@ def supports(net, sample_weight) -> bool:
     output = net._dense[-1]
     return (
         sample_weight is None
+        and type(net.loss_fn) in _FUSED_LOSSES
         and all(type(layer) is FullyConnectedLayer for layer in net.layers)
         and output.activation.name == net.loss_fn.canonical_activation
         and output.activation.name in ("sigmoid", "softmax", "linear")
@@ -85,7 +92,7 @@ class FusedStep:
         self._row2 = np.empty(batch_size, dtype=dtype)
         self._ones = np.ones(batch_size, dtype=dtype)
         self._views: dict[int, tuple] = {}
-        self.l2_layers = [layer for layer in self.layers if layer.l2]
+        self.l2_layers = [layer for layer in self.layers if layer.l2 or layer.l1]  # penalised
         # The fused output delta dL/dz = (1/m) c (a - y), c from the loss (see ``losses``).
         self.fused_scale = net.loss_fn._fused_scale(k)
 
@@ -151,10 +158,14 @@ class FusedStep:
                 break  # the first layer's input is the data: no gradient to send down
             below = plan[i - 1]
             v.down(v.W, v.deltaT, out=below.deltaT)  # dL/da of the layer below: delta W^T
-            # The layer below's activation turns dL/da into dL/dz, written from its output a.
-            below.activation.backward(below.a, below.delta)
+            # The layer below's activation turns dL/da into dL/dz, written from its output a
+            # (and its pre-activation z, for the activations that need it).
+            if below.activation.needs_z:
+                below.activation.backward(below.a, below.delta, z=below.z)
+            else:
+                below.activation.backward(below.a, below.delta)
         for layer in self.l2_layers:
-            layer.grad[:-1] += layer.l2 * layer.weights[:-1]
+            layer._add_penalty_gradient()  # l2 W + l1 sign(W), the bias row left out
         return loss
 
     def _output_and_loss(self, zT, aT, yT, m, row, row2, scratch) -> float:

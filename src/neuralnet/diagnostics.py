@@ -174,10 +174,19 @@ _DERIVATIVES = {
     "relu": "[A > 0]",
     "leaky_relu": "(1 if A > 0 else alpha)",
     "linear": "1",
+    "elu": "(1 if A > 0 else A + alpha)",
+    "selu": "(scale if A > 0 else A + scale alpha)",
+    "softplus": "(1 - exp(-A))",
+    "exponential": "A",
+    "gelu": "(Phi(Z) + Z phi(Z))",
+    "gelu_tanh": "gelu_tanh'(Z)",
+    "silu": "s(Z) (1 + Z (1 - s(Z)))",
+    "mish": "mish'(Z)",
 }
 _FUSED = {
     "binary_crossentropy": "(A - Y) / (m k)",
     "categorical_crossentropy": "(A - Y) / m",
+    "kl_divergence": "(A - Y) / m",
     "mse": "2 (A - Y) / (m k)",
 }
 
@@ -241,7 +250,7 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
         "",
         "Forward pass   (A_0 = X)",
     ]
-    inputs, outputs, l = [], [], 0
+    inputs, outputs, pre_activations, l = [], [], [], 0
     A = X
     for layer in twin.layers:
         if layer.weights is None:
@@ -263,6 +272,7 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
         ]
         inputs.append((Ab, layer))
         outputs.append(A_next)
+        pre_activations.append(Z)
         A = A_next
     L = len(inputs)
     loss_fn = twin.loss_fn
@@ -271,7 +281,7 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
               "", "Backward pass"]
 
     out_act = inputs[-1][1].activation
-    delta = loss_fn.output_delta(targets, A, out_act)
+    delta = loss_fn.output_delta(targets, A, out_act, z=pre_activations[-1])
     if out_act.name == loss_fn.canonical_activation and loss_fn.name in _FUSED:
         rule = _FUSED[loss_fn.name].replace("A", f"A_{L}")
         why = f"{out_act.name}'s derivative cancels in {loss_fn.name}"
@@ -286,8 +296,11 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
         grad = Ab.T @ delta
         if layer.l2:
             grad[:-1] += layer.l2 * W[:-1]
+        if layer.l1:
+            grad[:-1] += layer.l1 * np.sign(W[:-1])
         grads.append(grad)
-        l2 = f" + l2 W_{i}[:-1]" if layer.l2 else ""
+        l2 = (f" + l2 W_{i}[:-1]" if layer.l2 else "") + (
+            f" + l1 sign(W_{i}[:-1])" if layer.l1 else "")
         lines.append(_row(f"dL/dW_{i}", f"[A_{i - 1}, 1]^T @ delta_{i}{l2}", grad,
                           f"the shape of W_{i}"))
         if i == 1:
@@ -296,10 +309,13 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
         lines.append(_row(f"dL/dA_{i - 1}", f"delta_{i} @ W_{i}[:-1]^T", dA,
                           "the bias row sends nothing down"))
         below = inputs[i - 2][1].activation
-        delta = below.backward(outputs[i - 2], dA.copy())
+        if below.needs_z:
+            delta = below.backward(outputs[i - 2], dA.copy(), z=pre_activations[i - 2])
+        else:
+            delta = below.backward(outputs[i - 2], dA.copy())
         derivative = _DERIVATIVES.get(below.name)
         local = (
-            f"dL/dA_{i - 1} * {derivative.replace('A', f'A_{i - 1}')}"
+            f"dL/dA_{i - 1} * {derivative.replace('A', f'A_{i - 1}').replace('Z', f'Z_{i - 1}')}"
             if derivative
             else f"{below.name} Jacobian @ dL/dA_{i - 1}"
         )

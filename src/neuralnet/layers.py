@@ -122,6 +122,8 @@ class FullyConnectedLayer(Layer):
         l2: L2 penalty ``l2 / 2 * ||weights[:-1]||^2`` added to the loss; never on the bias row.
         dtype: ``float32`` (default) or ``float64``.
         rng: generator or seed for the initial weights.
+        l1: L1 penalty ``l1 * sum |weights[:-1]|`` added to the loss (its subgradient
+            ``l1 * sign(weights[:-1])``, 0 at 0 as in PyTorch); never on the bias row.
     """
 
     def __init__(
@@ -133,23 +135,28 @@ class FullyConnectedLayer(Layer):
         l2: float = 0.0,
         dtype: str | np.dtype = "float32",
         rng: np.random.Generator | int | None = None,
+        l1: float = 0.0,
     ) -> None:
         self.n_in = check_positive_int(n_in, "n_in")
         self.n_out = check_positive_int(n_out, "n_out")
         self.activation = _activations.get(activation)
         _initializers.get(initializer)  # fail now, not at first use
         self.initializer = initializer
-        if not (isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0):
-            raise ValueError(
-                f"Received an invalid value for `l2`, expected a non-negative number. "
-                f"Received: l2={l2!r}"
-            )
+        for name, value in (("l2", l2), ("l1", l1)):
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+                    and np.isfinite(value)):
+                raise ValueError(
+                    f"Received an invalid value for `{name}`, expected a non-negative number. "
+                    f"Received: {name}={value!r}"
+                )
         self.l2 = float(l2)
+        self.l1 = float(l1)
         self.dtype = _check_dtype(dtype)
         self._weights = np.zeros(set_bias_as_weight((self.n_in, self.n_out)), dtype=self.dtype)
         self.grad = np.zeros_like(self._weights)
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._x: np.ndarray | None = None
+        self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
         self.initialize_weights(initializer, rng)
 
@@ -241,7 +248,9 @@ class FullyConnectedLayer(Layer):
         return super().backward(grad)
 
     def _backward(self, grad: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
-        return self._backward_delta(self.activation.backward(self._a, grad), need_input_grad)
+        act = self.activation
+        delta = act.backward(self._a, grad, z=self._z) if act.needs_z else act.backward(self._a, grad)
+        return self._backward_delta(delta, need_input_grad)
 
     def _backward_delta(self, delta: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         """Fill ``grad`` from ``delta = dL/dz``; return ``dL/dx`` when asked."""
@@ -249,18 +258,27 @@ class FullyConnectedLayer(Layer):
         # The bias row's gradient is the column sum of delta, taken as ones @ delta: NumPy's sum
         # over axis 0 of a tall, thin array (1000 x 3) is several times slower than this product.
         np.matmul(self._buffers(len(delta))["ones"], delta, out=self.grad[-1])
-        if self.l2:
-            self.grad[:-1] += self.l2 * self._weights[:-1]
+        self._add_penalty_gradient()
         if not need_input_grad:
             return None
         return delta @ self._weights[:-1].T
 
     def penalty(self) -> float:
-        """Return the L2 term ``l2 / 2 * ||weights[:-1]||^2`` this layer adds to the loss."""
-        if not self.l2:
-            return 0.0
+        """Return ``l2 / 2 * ||weights[:-1]||^2 + l1 * sum |weights[:-1]|``, added to the loss."""
         w = self._weights[:-1]
-        return 0.5 * self.l2 * float(np.vdot(w, w))
+        value = 0.0
+        if self.l2:
+            value += 0.5 * self.l2 * float(np.vdot(w, w))
+        if self.l1:
+            value += self.l1 * float(np.abs(w).sum())
+        return value
+
+    def _add_penalty_gradient(self) -> None:
+        """Add the penalty's gradient ``l2 W + l1 sign(W)`` (input rows only) to ``grad``."""
+        if self.l2:
+            self.grad[:-1] += self.l2 * self._weights[:-1]
+        if self.l1:
+            self.grad[:-1] += self.l1 * np.sign(self._weights[:-1])
 
     def get_config(self) -> dict:
         return {
@@ -270,11 +288,12 @@ class FullyConnectedLayer(Layer):
             "activation": self.activation.get_config(),
             "initializer": self.initializer if isinstance(self.initializer, str) else "he_normal",
             "l2": self.l2,
+            "l1": self.l1,
             "dtype": self.dtype.name,
         }
 
     def __repr__(self) -> str:
-        extra = f", l2={self.l2}" if self.l2 else ""
+        extra = (f", l2={self.l2}" if self.l2 else "") + (f", l1={self.l1}" if self.l1 else "")
         return (
             f"FullyConnectedLayer({self.n_in}, {self.n_out}, "
             f"activation={self.activation.name!r}{extra})"

@@ -84,6 +84,7 @@ class NeuralNet:
         dtype: ``"float32"`` (default) or ``"float64"``.
         initializer: how the weights start (default He normal; the bias row starts at zero).
         l2: L2 penalty on every layer's weights (never the bias rows), ``l2 / 2 * ||W||^2``.
+        l1: L1 penalty on every layer's weights (never the bias rows), ``l1 * sum |W|``.
     """
 
     def __init__(
@@ -95,12 +96,13 @@ class NeuralNet:
         dtype: str | np.dtype = "float32",
         initializer: str = "he_normal",
         l2: float = 0.0,
+        l1: float = 0.0,
     ) -> None:
         self.dtype = _check_dtype(dtype)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.loss_fn = _losses.get(loss)
-        self.layers = self._build_layers(layer_shapes, activations, initializer, l2)
+        self.layers = self._build_layers(layer_shapes, activations, initializer, l2, l1)
         self._bind_parameters()
         self.optimizer: _optimizers.Optimizer | None = None
         self.epoch = 0
@@ -111,7 +113,7 @@ class NeuralNet:
         self._small_plans: dict[int, tuple] = {}  # predict's buffers for a few rows
 
     # ------------------------------------------------------------------ building
-    def _build_layers(self, layer_shapes, activations, initializer, l2) -> LayerChain:
+    def _build_layers(self, layer_shapes, activations, initializer, l2, l1=0.0) -> LayerChain:
         """Return the ``LayerChain``: one dense layer per ``(n_in, n_out)``, bias absorbed."""
         if isinstance(layer_shapes, LayerChain) or (
             isinstance(layer_shapes, (list, tuple))
@@ -152,7 +154,7 @@ class NeuralNet:
                 "layers; give one activation per layer, or a single name for all."
             )
         return LayerChain(
-            FullyConnectedLayer(n_in, n_out, act, initializer, l2, self.dtype, self.rng)
+            FullyConnectedLayer(n_in, n_out, act, initializer, l2, self.dtype, self.rng, l1=l1)
             for (n_in, n_out), act in zip(shapes, activations, strict=True)
         )
 
@@ -352,17 +354,18 @@ class NeuralNet:
         weights, the last row the bias. ``print_fn=None`` only returns the table.
         """
         self._check_bound()
-        show_l2 = any(l.l2 for l in self._dense)
+        penalties = [p for p in ("l2", "l1") if any(getattr(l, p, 0.0) for l in self._dense)]
         header = ["#", "Layer", "Activation", "Weights (n_in + 1, n_out)", "Params"]
-        header += ["L2"] if show_l2 else []
+        header += [p.upper() for p in penalties]
         rows = []
         for i, layer in enumerate(self.layers):
             if layer.weights is not None:
                 cells = [str(i), type(layer).__name__, layer.activation.name,
                          str(layer.weights.shape), f"{layer.n_params:,}"]
-                cells += [f"{layer.l2:g}" if layer.l2 else "-"] if show_l2 else []
+                cells += [f"{getattr(layer, p, 0.0):g}" if getattr(layer, p, 0.0) else "-"
+                          for p in penalties]
             else:
-                cells = [str(i), repr(layer), "-", "-", "0"] + (["-"] if show_l2 else [])
+                cells = [str(i), repr(layer), "-", "-", "0"] + ["-"] * len(penalties)
             rows.append(cells)
         widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
         numeric = {0, 4}  # right-aligned columns
@@ -431,7 +434,7 @@ class NeuralNet:
     def _backward(self, y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
         """Fill every layer's ``grad`` with ``dL/dW`` after ``_forward`` on the same batch."""
         output = self._dense[-1]
-        delta = self.loss_fn.output_delta(y, output._a, output.activation, sample_weight)
+        delta = self.loss_fn.output_delta(y, output._a, output.activation, sample_weight, z=output._z)
         grad = output._backward_delta(delta, need_input_grad=len(self.layers) > 1)
         first = self.layers[0]
         for layer in reversed(self.layers[:-1]):
@@ -594,18 +597,20 @@ class NeuralNet:
         return layers._layers
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
-        """Return class labels: 0/1 by a 0.5 threshold for sigmoid outputs, the arg-max otherwise."""
+        """Return class labels: 0/1 by the loss's threshold (0.5 for sigmoid outputs, 0 for a
+        hinge margin) for binary tasks and single outputs, the arg-max otherwise."""
         proba = self.predict(X, batch_size)
         if self._is_multilabel_or_binary():
-            labels = (proba >= 0.5).astype(np.int64)
+            threshold = self.loss_fn.decision_threshold
+            labels = (proba >= (0.5 if threshold is None else threshold)).astype(np.int64)
             return labels[:, 0] if self.n_outputs == 1 else labels
         return proba.argmax(axis=1)
 
     def _is_multilabel_or_binary(self) -> bool:
-        return self.n_outputs == 1 or self.loss_fn.name == "binary_crossentropy"
+        return self.n_outputs == 1 or self.loss_fn.task == "binary"
 
     def _is_classifier(self) -> bool:
-        return self.loss_fn.name in ("binary_crossentropy", "categorical_crossentropy")
+        return self.loss_fn.task in ("binary", "multiclass")
 
     @_overflow_checked
     def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
@@ -655,7 +660,7 @@ class NeuralNet:
         fns = {}
         for m in names:
             name = m if isinstance(m, str) else getattr(m, "__name__", type(m).__name__)
-            fns[name] = _metrics.get(m, self.loss_fn.name, self.n_outputs)
+            fns[name] = _metrics.get(m, self.loss_fn, self.n_outputs)
         return fns
 
     # --------------------------------------------------------------- training

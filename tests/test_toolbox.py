@@ -443,6 +443,31 @@ def test_hinge_networks_classify_at_zero(rng):
     assert metrics.get("accuracy", "binary_crossentropy") is metrics.binary_accuracy
 
 
+def test_hinge_class_weight_is_a_weight_per_label(rng):
+    X, y = rng.normal(size=(30, 2)), rng.integers(0, 2, size=30)
+    a = NeuralNet(((2, 4), (4, 1)), activations=["elu", "linear"], loss="hinge", seed=0)
+    b = NeuralNet.from_config(a.get_config())
+    a.fit(X, y, epochs=2, batch_size=10, verbose=0, class_weight={0: 3.0, 1: 0.5})
+    b.fit(X, y, epochs=2, batch_size=10, verbose=0, sample_weight=np.where(y == 0, 3.0, 0.5))
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.filterwarnings("ignore:.*maximum number of epochs")
+def test_the_estimators_take_the_new_activations_by_name(rng):
+    from neuralnet.sklearn import NeuralNetClassifier, NeuralNetRegressor
+
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    for name in ("gelu", "swish", "mish", "selu"):
+        clf = NeuralNetClassifier(hidden_layer_sizes=(8,), activation=name, max_iter=3,
+                                  random_state=0).fit(X, y)
+        assert clf.model_.layers[0].activation == activations.get(name)
+    reg = NeuralNetRegressor(hidden_layer_sizes=(8,), activation="softplus", max_iter=3,
+                             random_state=0).fit(X, X[:, 1])
+    assert np.isfinite(reg.predict(X)).all()
+
+
 # -------------------------------------------------------------------------------------- l1
 def test_l1_gradient_and_penalty_equal_pytorch(rng):
     layers = [FullyConnectedLayer(3, 4, "tanh", dtype="float64", rng=0, l1=0.03),

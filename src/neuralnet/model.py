@@ -918,6 +918,8 @@ class NeuralNet:
                 f"class_weight must be a dict {{label: weight}}; received {type(class_weight).__name__}."
             )
         labels = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+        if self.loss_fn.decision_threshold == 0.0:
+            labels = np.maximum(labels, 0)  # hinge targets were read as {-1, 1}: class 0 is -1
         w = np.ones(len(y)) if sample_weight is None else sample_weight.copy()
         for label, weight in class_weight.items():
             w[labels == label] *= weight

@@ -2,8 +2,7 @@
 
 Classification metrics turn outputs into labels the way ``predict_classes`` does: a threshold
 of 0.5 for a single sigmoid output (0 for a hinge loss's margin), the arg-max of several
-softmax outputs. Each value equals
-scikit-learn's on the same labels (the tests check it):
+softmax outputs. Each value equals scikit-learn's on the same labels (the tests check it):
 
     accuracy    fraction of correct labels                          accuracy_score
     precision   TP / (TP + FP), 0 when nothing is predicted positive  precision_score
@@ -25,8 +24,12 @@ softmax, per label for multi-label.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from neuralnet.losses import Loss
 
 __all__ = [
     "binary_accuracy",
@@ -209,7 +212,7 @@ _ALIASES = {
 }
 
 
-def get(identifier, loss_name="binary_crossentropy", n_outputs: int = 1):
+def get(identifier, loss_name: str | Loss = "binary_crossentropy", n_outputs: int = 1):
     """Return the metric function named ``identifier``; ``accuracy`` follows the output type.
 
     ``loss_name`` is the network's loss, by name or as a ``neuralnet.losses.Loss``; given a

@@ -597,8 +597,11 @@ class NeuralNet:
         return layers._layers
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
-        """Return class labels: 0/1 by the loss's threshold (0.5 for sigmoid outputs, 0 for a
-        hinge margin) for binary tasks and single outputs, the arg-max otherwise."""
+        """Return class labels: 0/1 at the loss's decision threshold, or the arg-max of several outputs.
+
+        The threshold is 0.5 for sigmoid outputs and 0 for a hinge loss's margin; it applies to
+        a single output and to the several outputs of a binary (multi-label) task.
+        """
         proba = self.predict(X, batch_size)
         if self._is_multilabel_or_binary():
             threshold = self.loss_fn.decision_threshold

@@ -111,7 +111,7 @@ def test_regression_loss_needs_a_continuous_target(tmp_path, capsys):
     ("argv", "message"),
     [
         (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
-        (["--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
+        (["--loss", "hingeloss"], "argument --loss: invalid choice: 'hingeloss'"),
         (["--validation-split", "1.5"], "argument --validation-split: expected a number "
                                         "between 0 and 1, received '1.5'"),
         (["--early-stopping", "-1"], "argument --early-stopping: expected a non-negative "

@@ -121,7 +121,7 @@ def test_categorical_labels_must_be_in_range():
 def test_get_loss_by_name_alias_and_errors():
     assert isinstance(losses.get("mean_squared_error"), losses.MeanSquaredError)
     assert isinstance(losses.get({"name": "huber", "delta": 2.0}), losses.Huber)
-    with pytest.raises(ValueError, match=r"Unknown loss 'hinge'; expected one of: binary_crossentropy"):
-        losses.get("hinge")
+    with pytest.raises(ValueError, match=r"Unknown loss 'hingeloss'; expected one of: binary_crossentropy"):
+        losses.get("hingeloss")
     with pytest.raises(TypeError, match="Received an invalid type for `loss`"):
         losses.get(1.5)

@@ -323,7 +323,7 @@ def test_warm_start_continues_and_cold_start_rebuilds():
         ({"tol": None}, r"`tol`, expected a non-negative number. Received: tol=None"),
         ({"n_iter_no_change": 0}, r"`n_iter_no_change`, expected a positive integer"),
         ({"validation_fraction": 1.0}, r"`validation_fraction`, expected a number in \(0, 1\)"),
-        ({"activation": "swish"}, r"Unknown activation 'swish'"),
+        ({"activation": "swishy"}, r"Unknown activation 'swishy'"),
         ({"optimizer": "lbfgs"}, r"Unknown optimizer 'lbfgs'"),
         ({"dtype": "int8"}, r"dtype"),
     ],

@@ -136,12 +136,14 @@ def test_predict_and_evaluate_reject_a_bad_batch_size():
 
 
 def test_unknown_names_list_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown activation 'sigmod'; expected one of: leaky_relu, "
-                       "linear, relu, sigmoid, softmax, tanh"):
+    with pytest.raises(ValueError, match="Unknown activation 'sigmod'; expected one of: elu, "
+                       "exponential, gelu, gelu_tanh, leaky_relu, linear, mish, relu, selu, "
+                       "sigmoid, silu, softmax, softplus, tanh"):
         NeuralNet(((2, 1),), activations="sigmod")
-    with pytest.raises(ValueError, match="Unknown loss 'hinge'; expected one of: binary_crossentropy, "
-                       "categorical_crossentropy, huber, mae, mse"):
-        NeuralNet(((2, 1),), loss="hinge")
+    with pytest.raises(ValueError, match="Unknown loss 'hingeloss'; expected one of: binary_crossentropy, "
+                       "categorical_crossentropy, hinge, huber, kl_divergence, mae, mse, poisson, "
+                       "squared_hinge"):
+        NeuralNet(((2, 1),), loss="hingeloss")
     with pytest.raises(ValueError, match="Unknown optimizer 'adamax'; expected one of: adagrad, adam, "
                        "adamw, rmsprop, sgd"):
         binary_net().fit(X4, Y4, optimizer="adamax", verbose=0)

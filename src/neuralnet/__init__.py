@@ -10,7 +10,23 @@ from neuralnet import (
     schedules,
 )
 from neuralnet._registry import register
-from neuralnet.activations import leaky_relu, linear, relu, sigmoid, softmax, tanh
+from neuralnet.activations import (
+    elu,
+    exponential,
+    gelu,
+    gelu_tanh,
+    leaky_relu,
+    linear,
+    mish,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    swish,
+    tanh,
+)
 from neuralnet.callbacks import (
     Callback,
     CSVLogger,
@@ -69,6 +85,15 @@ __all__ = [
     "leaky_relu",
     "softmax",
     "linear",
+    "elu",
+    "selu",
+    "gelu",
+    "gelu_tanh",
+    "silu",
+    "swish",
+    "softplus",
+    "mish",
+    "exponential",
     "binary_crossentropy",
     "categorical_crossentropy",
     "mse",

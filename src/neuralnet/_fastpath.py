@@ -38,8 +38,14 @@ from typing import NamedTuple
 import numpy as np
 
 from neuralnet import activations as _activations
+from neuralnet import losses as _losses
 from neuralnet._validation import all_finite
 from neuralnet.layers import FullyConnectedLayer
+
+# The losses whose value _output_and_loss computes. Exact types: KL divergence fuses with
+# softmax as cross-entropy does, but its value differs by the targets' entropy.
+_FUSED_LOSSES = (_losses.BinaryCrossentropy, _losses.CategoricalCrossentropy,
+                 _losses.MeanSquaredError)
 
 # predict computes up to this many rows with the bias absorbed in one product per layer.
 SMALL_BATCH = 16
@@ -63,6 +69,7 @@ def supports(net, sample_weight) -> bool:
         sample_weight is None
         and layers is not None
         and net.loss_fn.fuses_with(layers[-1].activation)
+        and type(net.loss_fn) in _FUSED_LOSSES
     )
 
 
@@ -184,7 +191,8 @@ class FusedStep:
                 break  # the first layer's input is the data: no gradient to send down
             below = plan[i - 1]
             v.down(v.W, v.deltaT, out=below.deltaT)  # dL/da of the layer below: delta W^T
-            # The layer below's activation turns dL/da into dL/dz, written from its output a.
+            # The layer below's activation turns dL/da into dL/dz, written from its output a
+            # (and its pre-activation z, for the activations that need it).
             if below.activation.needs_z:
                 below.activation.backward(below.a, below.delta, z=below.z)
             else:

@@ -28,6 +28,8 @@ from neuralnet.losses import LOSSES
 from neuralnet.optimizers import OPTIMIZERS
 
 DEFAULT_HIDDEN = (16, 16)
+# Every activation by name, plus swish: SiLU under the name Keras and the swish paper use.
+ACTIVATION_CHOICES = sorted([*ACTIVATIONS, "swish"])
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +58,7 @@ _positive_int = _argument(int, lambda v: v > 0, "a positive integer")
 _non_negative_int = _argument(int, lambda v: v >= 0, "a non-negative integer")
 _positive_float = _argument(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
 _fraction = _argument(float, lambda v: 0 < v < 1, "a number between 0 and 1")
+_rate = _argument(float, lambda v: 0 <= v < 1, "a dropout rate in [0, 1)")
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
@@ -82,19 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="built-in dataset (default: moons, the article's binary problem)")
     train.add_argument("--hidden", type=_layer_sizes, default=DEFAULT_HIDDEN, metavar="SIZES",
                        help="hidden layer sizes, comma-separated (default: 16,16)")
-    train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="tanh",
-                       help="hidden-layer activation (default: tanh); the output layer uses "
-                       "sigmoid for two classes, softmax for more")
+    train.add_argument("--activation", choices=ACTIVATION_CHOICES, default="tanh",
+                       metavar="NAME",
+                       help="hidden-layer activation (default: tanh): "
+                       f"{', '.join(ACTIVATION_CHOICES)}; the output layer follows the loss")
+    train.add_argument("--dropout", type=_rate, default=0.0, metavar="RATE",
+                       help="Dropout(RATE) after each hidden layer while training (default: 0, "
+                       "none)")
     train.add_argument("--epochs", type=_positive_int, default=200, help="default: 200")
     train.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
                        help="default: sgd (torch.optim's update formulas)")
     train.add_argument("--learning-rate", type=_positive_float, default=None,
                        help="default: 0.1 for sgd, the optimizer's own otherwise (adam: 0.001)")
-    train.add_argument("--loss", choices=sorted(LOSSES), default=None,
-                       help="default: binary_crossentropy for two classes, "
-                       "categorical_crossentropy for more, mse for regression; the output "
-                       "layer follows it (sigmoid, softmax, linear)")
+    train.add_argument("--loss", choices=sorted(LOSSES), default=None, metavar="NAME",
+                       help=f"{', '.join(sorted(LOSSES))}; default: binary_crossentropy for "
+                       "two classes, categorical_crossentropy for more, mse for regression. "
+                       "The output layer follows it: sigmoid for binary_crossentropy, softmax "
+                       "for categorical_crossentropy and kl_divergence, exponential for "
+                       "poisson, linear otherwise (hinge's margin is class 1 from 0)")
     train.add_argument("--validation-split", type=_fraction, default=None, metavar="FRACTION",
                        help="hold out this fraction of the training data and report val_loss "
                        "(and val_accuracy) after every epoch")
@@ -215,7 +224,8 @@ def _is_classification(y: np.ndarray, task: str) -> bool:
     return bool(np.all(y == np.round(y)) and y.min() >= 0 and y.max() < _MAX_AUTO_CLASSES)
 
 
-_CLASSIFICATION_LOSSES = ("binary_crossentropy", "categorical_crossentropy")
+def _losses_for(*tasks: str) -> str:
+    return ", ".join(name for name, cls in sorted(LOSSES.items()) if cls.task in tasks)
 
 
 def _output_layer(loss: str | None, classify: bool, n_classes: int) -> tuple[str, int, str]:
@@ -223,23 +233,24 @@ def _output_layer(loss: str | None, classify: bool, n_classes: int) -> tuple[str
     if loss is None:
         loss = ("binary_crossentropy" if n_classes <= 2 else "categorical_crossentropy") \
             if classify else "mse"
-    if classify and loss not in _CLASSIFICATION_LOSSES:
+    task = LOSSES[loss].task
+    if classify and task == "regression":
         raise ValueError(
-            f"--loss {loss} is a regression loss, but the target holds class labels; use "
-            "binary_crossentropy or categorical_crossentropy (or --task regression with --data)."
+            f"--loss {loss} is a regression loss, but the target holds class labels; use one "
+            f"of {_losses_for('binary', 'multiclass')} (or --task regression with --data)."
         )
-    if not classify and loss in _CLASSIFICATION_LOSSES:
+    if not classify and task != "regression":
         raise ValueError(
-            f"--loss {loss} needs class labels, but the target is continuous; use mse, mae or huber."
+            f"--loss {loss} needs class labels, but the target is continuous; use one of "
+            f"{_losses_for('regression')}."
         )
-    if loss == "binary_crossentropy" and n_classes > 2:
+    if task == "binary" and n_classes > 2:
         raise ValueError(
-            f"--loss binary_crossentropy needs two classes, but the target has {n_classes}; "
-            "use categorical_crossentropy."
+            f"--loss {loss} needs two classes, but the target has {n_classes}; use one of "
+            f"{_losses_for('multiclass')}."
         )
-    if loss == "categorical_crossentropy":
-        return loss, max(n_classes, 2), "softmax"
-    return loss, 1, "sigmoid" if loss == "binary_crossentropy" else "linear"
+    n_out = max(n_classes, 2) if task == "multiclass" else 1
+    return loss, n_out, LOSSES[loss].output_activation
 
 
 def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -272,7 +283,18 @@ def _train(args: argparse.Namespace) -> int:
     sizes = (X.shape[1], *args.hidden, n_out)
     shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
     activations = [args.activation] * (len(shapes) - 1) + [out_activation]
-    model = NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed)
+    if args.dropout:
+        # Dropout after each hidden layer. from_config draws the initial weights as
+        # NeuralNet(shapes, ..., seed) would, from one generator that then shuffles.
+        layers = []
+        for (n_in, n_out), activation in zip(shapes, activations, strict=True):
+            layers += [{"class_name": "FullyConnectedLayer", "n_in": n_in, "n_out": n_out,
+                        "activation": activation},
+                       {"class_name": "Dropout", "rate": args.dropout}]
+        model = NeuralNet.from_config({"layers": layers[:-1], "loss": loss, "dtype": "float32",
+                                       "seed": args.seed})
+    else:
+        model = NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed)
     model.metadata = {
         "feature_names": feature_names,
         "target": args.target or "label",
@@ -291,7 +313,7 @@ def _train(args: argparse.Namespace) -> int:
     print(
         f"Training {'-'.join(map(str, sizes))} on {source!r} "
         f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs "
-        f"with {args.optimizer} and {loss}"
+        f"with {args.optimizer} and {loss}" + (f", dropout {args.dropout:g}" if args.dropout else "")
     )
     start = time.perf_counter()
     # The per-epoch lines (or bar) carry the loss, the metric and val_* as training goes.
@@ -417,8 +439,14 @@ def _add_search_parser(sub) -> None:
                         f"holds whole numbers 0..{_MAX_AUTO_CLASSES - 1}, regression otherwise")
     search.add_argument("--hidden", type=_layer_sizes, nargs="+", default=[(16,), (32, 32)],
                         metavar="SIZES", help="hidden layer sizes to try (default: 16 32,32)")
-    search.add_argument("--activation", choices=sorted(ACTIVATIONS), nargs="+",
-                        default=["relu"], help="default: relu")
+    search.add_argument("--activation", choices=ACTIVATION_CHOICES, nargs="+",
+                        default=["relu"], metavar="NAME",
+                        help=f"default: relu; any of {', '.join(ACTIVATION_CHOICES)}")
+    search.add_argument("--dropout", type=_rate, nargs="+", default=None, metavar="RATE",
+                        help="dropout rates after each hidden layer to try (default: none)")
+    search.add_argument("--loss", choices=sorted(LOSSES), nargs="+", default=None,
+                        metavar="NAME", help="losses to try (default: the task's own); any of "
+                        f"{', '.join(sorted(LOSSES))}")
     search.add_argument("--learning-rate", type=_positive_float, nargs="+",
                         default=[1e-3, 1e-2], help="default: 0.001 0.01")
     search.add_argument("--alpha", type=_non_negative_float, nargs="+", default=[1e-4],
@@ -446,6 +474,9 @@ def _search(args: argparse.Namespace) -> int:
         y = y.astype(np.int64)
     grid = {"hidden_layer_sizes": args.hidden, "activation": args.activation,
             "learning_rate": args.learning_rate, "alpha": args.alpha}
+    # Only when asked for: the estimators take them as parameters `dropout` and `loss`.
+    grid.update({name: values for name, values in (("dropout", args.dropout),
+                                                   ("loss", args.loss)) if values})
     n = math.prod(len(v) for v in grid.values())
     where = (f"the Dask cluster at {args.scheduler}" if args.scheduler
              else f"local processes (n_jobs={args.n_jobs})")

@@ -189,10 +189,19 @@ _DERIVATIVES = {
     "relu": "[A > 0]",
     "leaky_relu": "(1 if A > 0 else alpha)",
     "linear": "1",
+    "elu": "(1 if A > 0 else A + alpha)",
+    "selu": "(scale if A > 0 else A + scale alpha)",
+    "softplus": "(1 - exp(-A))",
+    "exponential": "A",
+    "gelu": "(Phi(Z) + Z phi(Z))",
+    "gelu_tanh": "gelu_tanh'(Z)",
+    "silu": "s(Z) (1 + Z (1 - s(Z)))",
+    "mish": "mish'(Z)",
 }
 _FUSED = {
     "binary_crossentropy": "(A - Y) / (m k)",
     "categorical_crossentropy": "(A - Y) / m",
+    "kl_divergence": "(A - Y) / m",
     "mse": "2 (A - Y) / (m k)",
 }
 
@@ -305,7 +314,7 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
         _, layer, Ab, A_out, Z = step
         act = layer.activation
         if grad is None:
-            delta = loss_fn.output_delta(targets, A_out, act)
+            delta = loss_fn.output_delta(targets, A_out, act, z=Z)
             if loss_fn.fuses_with(act) and loss_fn.name in _FUSED:
                 rule = _FUSED[loss_fn.name].replace("A", f"A_{i}")
                 why = f"{act.name}'s derivative cancels in {loss_fn.name}"
@@ -318,7 +327,7 @@ def explain(model, X, y=None, max_samples: int = 4, verbose: bool = True) -> str
                 act.backward(A_out, grad.copy())
             derivative = _DERIVATIVES.get(act.name)
             local = (
-                f"dL/dA_{i} * {derivative.replace('A', f'A_{i}')}"
+                f"dL/dA_{i} * {derivative.replace('A', f'A_{i}').replace('Z', f'Z_{i}')}"
                 if derivative
                 else f"{act.name} Jacobian @ dL/dA_{i}"
             )

@@ -208,7 +208,8 @@ class FullyConnectedLayer(Layer):
         l2: L2 penalty ``l2 / 2 * ||weights[:-1]||^2`` added to the loss; never on the bias row.
         dtype: ``float32`` (default) or ``float64``; ``None`` takes the network's.
         rng: generator or seed for the initial weights.
-        l1: L1 penalty ``l1 * sum |weights[:-1]|`` added to the loss; never on the bias row.
+        l1: L1 penalty ``l1 * sum |weights[:-1]|`` added to the loss (its subgradient
+            ``l1 * sign(weights[:-1])``, 0 at 0 as in PyTorch); never on the bias row.
     """
 
     name = "FullyConnectedLayer"

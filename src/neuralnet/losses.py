@@ -10,10 +10,17 @@ Every loss here is a weighted mean of per-sample losses ``l_i``:
     mae                      l_i =  mean_j |a_ij - y_ij|
     huber                    l_i =  mean_j h(a_ij - y_ij), h(d) = d^2 / 2 if |d| < delta
                                                               else delta (|d| - delta / 2)
+    kl_divergence            l_i =  sum_j  y_ij (log y_ij - log a_ij)  (0 where y_ij = 0)
+    hinge                    l_i =  mean_j max(0, 1 - y_ij a_ij)      (y in {-1, 1})
+    squared_hinge            l_i =  mean_j max(0, 1 - y_ij a_ij)^2
+    poisson                  l_i =  mean_j (a_ij - y_ij log(a_ij + 1e-7))
 
 so ``binary_crossentropy`` and ``mse`` average over every element, like
 ``torch.nn.functional.binary_cross_entropy`` and ``mse_loss``, and ``categorical_crossentropy``
-averages over samples, like ``cross_entropy``.
+averages over samples, like ``cross_entropy``. ``kl_divergence`` is
+``torch.nn.functional.kl_div(log a, y, reduction="batchmean")``; ``hinge``, ``squared_hinge``
+and ``poisson`` are Keras's definitions (the last is also PyTorch's
+``poisson_nll_loss(a, y, log_input=False, eps=1e-7)``).
 
 The fused output delta. Back-propagation starts from ``dL/dz`` of the output layer. For the
 three canonical pairs the activation's derivative cancels the loss's denominator and
@@ -21,7 +28,8 @@ three canonical pairs the activation's derivative cancels the loss's denominator
     dL/dz_ij = (w_i / sum w) * c * (a_ij - y_ij)
 
 with ``c = 1/k`` for sigmoid + binary cross-entropy (``k`` outputs), ``c = 1`` for softmax +
-categorical cross-entropy, and ``c = 2/k`` for linear + mse. This is why ``delta = a - y`` is
+categorical cross-entropy (and softmax + KL divergence, which differs from it by the targets'
+entropy, a constant), and ``c = 2/k`` for linear + mse. This is why ``delta = a - y`` is
 right in all three cases (scikit-learn's ``_base.py`` says the same); it is also stabler than
 dividing by ``a (1 - a)`` and multiplying it back. Any other pair goes through ``dL/da``
 and the activation's own ``backward``.
@@ -42,11 +50,19 @@ __all__ = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "Huber",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "Poisson",
     "binary_crossentropy",
     "categorical_crossentropy",
     "mse",
     "mae",
     "huber",
+    "kl_divergence",
+    "hinge",
+    "squared_hinge",
+    "poisson",
     "get",
     "LOSSES",
 ]
@@ -71,19 +87,28 @@ def _weighted_mean(per_sample: np.ndarray, weights: np.ndarray | None) -> float:
 class Loss:
     """Base class: ``value`` and ``gradient`` of the mean loss over a batch.
 
-    A loss also says what it is for, so that no other module compares names:
+    Four class attributes tell the rest of the library what the loss is for:
 
-    - ``task``: ``"binary"`` (0/1 labels per output: binary or multi-label classification),
-      ``"multiclass"`` (one class per sample) or ``"regression"``;
-    - ``canonical_activation``: the name of the output activation it is meant for, which a
-      network without an explicit output activation or the CLI picks;
-    - ``fuses_with(activation)``: whether the output delta may be the fused ``c (a - y)``.
+    - ``task``: ``"binary"`` (0/1 labels, one output or several independent ones, each
+      thresholded at ``decision_threshold``), ``"multiclass"`` (one class among the outputs,
+      taken by arg-max; one-hot, integer-label or probability targets) or ``"regression"``
+      (real-valued targets; the default, also for a custom loss that does not set it);
+    - ``canonical_activation``: the output activation whose derivative cancels against the
+      loss, so that ``dL/dz`` is the fused ``c (a - y)`` (see the module docstring), or None;
+    - ``output_activation``: the output activation that suits the loss, the one the CLI
+      builds: ``canonical_activation`` when there is one;
+    - ``decision_threshold``: for a binary task, the output value from which a sample is
+      class 1 (0.5 for a probability, 0 for a hinge margin); None otherwise.
+    - ``fuses_with(activation)``: whether this exact loss and that exact activation
+      fuse (a subclass of either never does, so its own maths is what runs).
     """
 
     name: str = ""
     task: str = "regression"
     # The output activation whose derivative cancels against this loss (the fused delta).
     canonical_activation: str | None = None
+    output_activation: str = "linear"
+    decision_threshold: float | None = None
     # The factor c of the fused delta, as a function of the number of outputs k.
     _fused_scale = staticmethod(lambda k: 1.0)
 
@@ -128,13 +153,19 @@ class Loss:
         activation: _act.Activation,
         sample_weight: np.ndarray | None = None,
         out: np.ndarray | None = None,
+        z: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Return ``dL/dz`` of the output layer, fused with ``activation`` where they cancel."""
+        """Return ``dL/dz`` of the output layer, fused with ``activation`` where they cancel.
+
+        ``z``, the output layer's pre-activation, is needed when ``activation.needs_z``.
+        """
         n, k = a.shape
         if self.fuses_with(activation):
             delta = np.subtract(a, y, out=out)
             delta *= _weights_over_total(sample_weight, n, a.dtype) * self._fused_scale(k)
             return delta
+        if activation.needs_z:
+            return activation.backward(a, self.output_gradient(y, a, sample_weight), z=z)
         return activation.backward(a, self.output_gradient(y, a, sample_weight))
 
     def output_gradient(
@@ -188,6 +219,8 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     task = "binary"
     canonical_activation = "sigmoid"
+    output_activation = "sigmoid"
+    decision_threshold = 0.5
     _fused_scale = staticmethod(lambda k: 1.0 / k)
 
     def per_sample(self, y, a, z=None):
@@ -222,6 +255,7 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     task = "multiclass"
     canonical_activation = "softmax"
+    output_activation = "softmax"
 
     def per_sample(self, y, a, z=None):
         if z is not None:
@@ -273,6 +307,7 @@ class MeanSquaredError(Loss):
 
     name = "mse"
     canonical_activation = "linear"
+    output_activation = "linear"
     _fused_scale = staticmethod(lambda k: 2.0 / k)
 
     def per_sample(self, y, a, z=None):
@@ -324,9 +359,160 @@ class Huber(Loss):
 # Each built-in loss and the built-in output activation whose derivative cancels against it.
 _FUSED_PAIRS: dict[type, type] = {}
 
+
+def _xlogy(y: np.ndarray) -> np.ndarray:
+    """``y log y``, 0 where ``y`` is 0 (its limit), as ``torch.xlogy(y, y)``."""
+    positive = y > 0
+    return np.where(positive, y * np.log(np.where(positive, y, 1)), 0).astype(y.dtype, copy=False)
+
+
+class KLDivergence(Loss):
+    """Kullback-Leibler divergence ``sum_j y_j log(y_j / a_j)`` of the outputs from probability targets.
+
+    ``torch.nn.functional.kl_div(log a, y, reduction="batchmean")``: summed over the outputs,
+    averaged over samples. With a softmax output it is categorical cross-entropy minus the
+    targets' entropy, which does not depend on the weights, so the gradients are the same:
+    ``dL/dz = (a - y) / m``. Integer labels are taken as one-hot rows.
+    """
+
+    name = "kl_divergence"
+    task = "multiclass"
+    canonical_activation = "softmax"
+    output_activation = "softmax"
+    # Rows of y must sum to 1 within this (float32 probabilities do not add up exactly).
+    _ROW_SUM_TOLERANCE = 1e-3
+
+    def per_sample(self, y, a, z=None):
+        if z is not None:
+            # log softmax(z)_j = z_j - logsumexp(z), with the row maximum shifted out.
+            m = z.max(axis=1, keepdims=True)
+            log_a = z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
+        else:
+            with np.errstate(divide="ignore"):
+                log_a = np.maximum(np.log(a), _LOG_FLOOR)
+        return (_xlogy(y) - y * log_a).sum(axis=1)
+
+    def gradient(self, y, a):
+        return -y / np.maximum(a, np.finfo(a.dtype).tiny)
+
+    def output_delta(self, y, a, activation, sample_weight=None, out=None, z=None):
+        if not self.fuses_with(activation):
+            return super().output_delta(y, a, activation, sample_weight, out, z=z)
+        # dL/dz_j = a_j sum_k y_k - y_j exactly, which is a - y for rows that sum to 1.
+        delta = np.multiply(a, y.sum(axis=1, keepdims=True), out=out)
+        delta -= y
+        delta *= _weights_over_total(sample_weight, len(a), a.dtype)
+        return delta
+
+    def prepare_targets(self, y, output_shape):
+        y = np.asarray(y)
+        n, k = output_shape
+        if y.ndim == 1 and k > 1:
+            return one_hot(y, k, name="y")
+        y = super().prepare_targets(y, output_shape)
+        if y.size and ((y < 0).any() or (y > 1).any()):
+            raise ValueError(
+                "y must hold probabilities in [0, 1] for kl_divergence (one distribution per "
+                f"row, or integer labels of shape ({n},)); received values from {y.min():g} "
+                f"to {y.max():g}."
+            )
+        sums = y.sum(axis=1)
+        off = np.flatnonzero(np.abs(sums - 1) > self._ROW_SUM_TOLERANCE)
+        if off.size:
+            raise ValueError(
+                "y's rows must be probability distributions summing to 1 for kl_divergence; "
+                f"{off.size} row(s) do not, such as row {off[0]}, which sums to {sums[off[0]]:g}."
+            )
+        return y
+
+
+def _plus_minus_one(y: np.ndarray, name: str) -> np.ndarray:
+    """Return labels in {-1, 1}: given as such, or as {0, 1} (0 read as -1)."""
+    if not y.size:
+        return y
+    if ((y == -1) | (y == 1)).all():
+        return y
+    if ((y == 0) | (y == 1)).all():
+        return 2 * y - 1
+    bad = y[(y != -1) & (y != 0) & (y != 1)]
+    received = (f"{bad.size} other value(s), such as {bad.flat[0].item()!r}" if bad.size
+                else "both -1 and 0")
+    raise ValueError(
+        f"y must hold labels in {{-1, 1}} or in {{0, 1}} for {name}; received {received}."
+    )
+
+
+class Hinge(Loss):
+    """Hinge loss ``mean_j max(0, 1 - y_j a_j)``: margins ``a``, labels ``y`` in {-1, 1} (Keras: ``hinge``).
+
+    Labels in {0, 1} are read as {-1, 1}. The output is linear (a margin, not a probability):
+    a sample is class 1 where ``a >= 0``. At the hinge, ``y a = 1``, the subgradient taken is 0.
+    """
+
+    name = "hinge"
+    task = "binary"
+    decision_threshold = 0.0
+
+    def per_sample(self, y, a, z=None):
+        return np.maximum(1.0 - y * a, 0.0).mean(axis=1)
+
+    def gradient(self, y, a):
+        return np.where(y * a < 1.0, -y, 0.0).astype(a.dtype, copy=False) / a.shape[1]
+
+    def prepare_targets(self, y, output_shape):
+        return _plus_minus_one(super().prepare_targets(y, output_shape), self.name)
+
+
+class SquaredHinge(Hinge):
+    """Squared hinge ``mean_j max(0, 1 - y_j a_j)^2`` (Keras: ``squared_hinge``); labels as for ``hinge``."""
+
+    name = "squared_hinge"
+
+    def per_sample(self, y, a, z=None):
+        margin = np.maximum(1.0 - y * a, 0.0)
+        return (margin * margin).mean(axis=1)
+
+    def gradient(self, y, a):
+        return -2.0 * y * np.maximum(1.0 - y * a, 0.0) / a.shape[1]
+
+
+class Poisson(Loss):
+    """Poisson loss ``mean_j (a_j - y_j log(a_j + 1e-7))``: rates ``a``, counts ``y`` (Keras: ``poisson``).
+
+    The negative log-likelihood of ``y ~ Poisson(a)`` without its constant ``log y!``; PyTorch's
+    ``poisson_nll_loss(a, y, log_input=False, eps=1e-7)``. The rates must be non-negative: give
+    the output layer an ``exponential`` (the default here) or ``softplus`` activation.
+    """
+
+    name = "poisson"
+    output_activation = "exponential"
+    epsilon = 1e-7
+
+    def per_sample(self, y, a, z=None):
+        if (a < 0).any():  # NaN passes: a diverged network is reported as such by the caller
+            raise ValueError(
+                f"poisson needs non-negative predictions (rates); received values down to "
+                f"{a.min():g}. Give the output layer an exponential or softplus activation."
+            )
+        return (a - y * np.log(a + self.epsilon)).mean(axis=1)
+
+    def gradient(self, y, a):
+        return (1.0 - y / (a + self.epsilon)) / a.shape[1]
+
+    def prepare_targets(self, y, output_shape):
+        y = super().prepare_targets(y, output_shape)
+        if y.size and (y < 0).any():
+            raise ValueError(
+                "y must hold non-negative values (counts or rates) for poisson; received values "
+                f"down to {y.min():g}."
+            )
+        return y
+
+
 LOSSES: dict[str, type[Loss]] = {
     cls.name: cls
-    for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, Huber)
+    for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, Huber,
+                KLDivergence, Hinge, SquaredHinge, Poisson)
 }
 _ALIASES = {
     "bce": "binary_crossentropy",
@@ -337,6 +523,8 @@ _ALIASES = {
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",
     "l1": "mae",
+    "kld": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
 }
 
 
@@ -344,6 +532,7 @@ _FUSED_PAIRS.update({
     BinaryCrossentropy: _act.Sigmoid,
     CategoricalCrossentropy: _act.Softmax,
     MeanSquaredError: _act.Linear,
+    KLDivergence: _act.Softmax,
 })
 
 
@@ -389,3 +578,23 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def huber(y_true: np.ndarray, y_pred: np.ndarray, delta: float = 1.0) -> float:
     """Mean Huber loss over every element."""
     return Huber(delta)(y_true, y_pred)
+
+
+def kl_divergence(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean over samples of ``sum_j y log(y / y_pred)``: probability rows against target rows."""
+    return KLDivergence()(y_true, y_pred)
+
+
+def hinge(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of ``max(0, 1 - y_true * y_pred)``, labels in {-1, 1} or {0, 1}."""
+    return Hinge()(y_true, y_pred)
+
+
+def squared_hinge(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of ``max(0, 1 - y_true * y_pred)^2``, labels in {-1, 1} or {0, 1}."""
+    return SquaredHinge()(y_true, y_pred)
+
+
+def poisson(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of ``y_pred - y_true * log(y_pred + 1e-7)``, non-negative rates ``y_pred``."""
+    return Poisson()(y_true, y_pred)

@@ -1,8 +1,8 @@
 """Metrics ``fn(y_true, y_pred) -> float`` on targets and network outputs ``(n_samples, k)``.
 
 Classification metrics turn outputs into labels the way ``predict_classes`` does: a threshold
-of 0.5 for a single sigmoid output, the arg-max of several softmax outputs. Each value equals
-scikit-learn's on the same labels (the tests check it):
+of 0.5 for a single sigmoid output (0 for a hinge loss's margin), the arg-max of several
+softmax outputs. Each value equals scikit-learn's on the same labels (the tests check it):
 
     accuracy    fraction of correct labels                          accuracy_score
     precision   TP / (TP + FP), 0 when nothing is predicted positive  precision_score
@@ -24,8 +24,12 @@ softmax, per label for multi-label.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from neuralnet.losses import Loss
 
 __all__ = [
     "binary_accuracy",
@@ -63,7 +67,8 @@ def _as_2d(y: np.ndarray, name: str) -> np.ndarray:
     return y
 
 
-def _confusion_counts(y_true, y_pred, multilabel: bool) -> tuple[np.ndarray, ...]:
+def _confusion_counts(y_true, y_pred, multilabel: bool, threshold: float = 0.5
+                      ) -> tuple[np.ndarray, ...]:
     """Per-label true positives, false positives and false negatives, and which labels count.
 
     One sigmoid output: labels 0 and 1, only the positive one counts (``average="binary"``).
@@ -75,7 +80,7 @@ def _confusion_counts(y_true, y_pred, multilabel: bool) -> tuple[np.ndarray, ...
     n, k = y_pred.shape
     if k == 1 or multilabel:
         true = _as_2d(y_true, "y_true") >= 0.5
-        pred = y_pred >= 0.5
+        pred = y_pred >= threshold
         tp = (true & pred).sum(axis=0).astype(np.float64)
         fp = (~true & pred).sum(axis=0)
         fn = (true & ~pred).sum(axis=0)
@@ -95,21 +100,27 @@ def _ratio(num: np.ndarray, den: np.ndarray, counted: np.ndarray) -> float:
     return float(values[counted].mean())
 
 
-def precision(y_true: np.ndarray, y_pred: np.ndarray, multilabel: bool = False) -> float:
+def precision(
+    y_true: np.ndarray, y_pred: np.ndarray, multilabel: bool = False, threshold: float = 0.5
+) -> float:
     """Return ``TP / (TP + FP)``: of the samples predicted positive, the fraction that are."""
-    tp, fp, _, counted = _confusion_counts(y_true, y_pred, multilabel)
+    tp, fp, _, counted = _confusion_counts(y_true, y_pred, multilabel, threshold)
     return _ratio(tp, tp + fp, counted)
 
 
-def recall(y_true: np.ndarray, y_pred: np.ndarray, multilabel: bool = False) -> float:
+def recall(
+    y_true: np.ndarray, y_pred: np.ndarray, multilabel: bool = False, threshold: float = 0.5
+) -> float:
     """Return ``TP / (TP + FN)``: of the positive samples, the fraction predicted positive."""
-    tp, _, fn, counted = _confusion_counts(y_true, y_pred, multilabel)
+    tp, _, fn, counted = _confusion_counts(y_true, y_pred, multilabel, threshold)
     return _ratio(tp, tp + fn, counted)
 
 
-def f1(y_true: np.ndarray, y_pred: np.ndarray, multilabel: bool = False) -> float:
+def f1(
+    y_true: np.ndarray, y_pred: np.ndarray, multilabel: bool = False, threshold: float = 0.5
+) -> float:
     """Return ``2 TP / (2 TP + FP + FN)``, the harmonic mean of precision and recall."""
-    tp, fp, fn, counted = _confusion_counts(y_true, y_pred, multilabel)
+    tp, fp, fn, counted = _confusion_counts(y_true, y_pred, multilabel, threshold)
     return _ratio(2 * tp, 2 * tp + fp + fn, counted)
 
 
@@ -201,11 +212,12 @@ _ALIASES = {
 }
 
 
-def get(identifier, loss="binary_crossentropy", n_outputs: int = 1):
+def get(identifier, loss_name: str | Loss = "binary_crossentropy", n_outputs: int = 1):
     """Return the metric function named ``identifier``; ``accuracy`` follows the output type.
 
-    ``loss`` is the network's loss (a ``Loss`` or its name): its ``task`` says whether each
-    output is its own 0/1 decision.
+    ``loss_name`` is the network's loss, by name or as a ``neuralnet.losses.Loss``; given a
+    loss, its ``task`` says whether the outputs are binary labels and its
+    ``decision_threshold`` where they are cut (0.5, or 0 for a hinge margin).
     """
     if callable(identifier):
         return identifier
@@ -215,16 +227,19 @@ def get(identifier, loss="binary_crossentropy", n_outputs: int = 1):
             f"(y_true, y_pred) -> float. Received: {identifier!r} of type "
             f"{type(identifier).__name__}"
         )
-    if isinstance(loss, str):
-        from neuralnet import losses as _losses
-
-        loss = _losses.get(loss)
-    binary = getattr(loss, "task", None) == "binary" or n_outputs == 1
+    task = getattr(loss_name, "task", None)
+    binary = n_outputs == 1 or (
+        task == "binary" if task is not None else loss_name == "binary_crossentropy"
+    )
+    threshold = getattr(loss_name, "decision_threshold", None)
+    cut = {} if threshold is None or threshold == 0.5 else {"threshold": threshold}
     key = _ALIASES.get(identifier.lower(), identifier.lower())
     if key in ("accuracy", "acc"):
-        return binary_accuracy if binary else categorical_accuracy
-    if key in ("precision", "recall", "f1") and binary and n_outputs > 1:
-        return functools.partial(METRICS[key], multilabel=True)
+        if not binary:
+            return categorical_accuracy
+        return functools.partial(binary_accuracy, **cut) if cut else binary_accuracy
+    if key in ("precision", "recall", "f1") and binary and (n_outputs > 1 or cut):
+        return functools.partial(METRICS[key], multilabel=n_outputs > 1, **cut)
     if key not in METRICS:
         raise ValueError(
             f"Unknown metric {identifier!r}; expected one of: "

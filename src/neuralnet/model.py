@@ -686,10 +686,15 @@ class NeuralNet:
         return out
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
-        """Return class labels: 0/1 by a 0.5 threshold for sigmoid outputs, the arg-max otherwise."""
+        """Return class labels: 0/1 at the loss's decision threshold, or the arg-max of several outputs.
+
+        The threshold is 0.5 for sigmoid outputs and 0 for a hinge loss's margin; it applies to
+        a single output and to the several outputs of a binary (multi-label) task.
+        """
         proba = self.predict(X, batch_size)
         if self.is_multilabel_or_binary:
-            labels = (proba >= 0.5).astype(np.int64)
+            threshold = self.loss_fn.decision_threshold
+            labels = (proba >= (0.5 if threshold is None else threshold)).astype(np.int64)
             return labels[:, 0] if self.n_outputs == 1 else labels
         return proba.argmax(axis=1)
 

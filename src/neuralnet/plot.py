@@ -73,6 +73,8 @@ def decision_boundary(
 
     For one sigmoid output the shading is ``P(class 1 | x)`` on a ``resolution x resolution``
     grid spanning ``X`` (plus a margin) and the line is its 0.5 level set, the decision boundary.
+    For a margin (a hinge loss's linear output) the shading is the margin and the line its 0
+    level set (the loss's ``decision_threshold``).
     With several outputs the shading is the arg-max class and the lines separate the classes.
     A regression network has no decision boundary: ``prediction_surface`` draws it.
 
@@ -96,9 +98,15 @@ def decision_boundary(
     ax = fig.add_subplot()
     if proba.shape[1] == 1:
         zz = proba[:, 0].reshape(xx.shape)
-        shade = ax.contourf(xx, yy, zz, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
-        fig.colorbar(shade, ax=ax, label="P(class 1)")
-        ax.contour(xx, yy, zz, levels=[0.5], colors="k", linewidths=2)
+        cut = model.loss_fn.decision_threshold
+        if cut is None or cut == 0.5:
+            cut, levels, label = 0.5, np.linspace(0, 1, 11), "P(class 1)"
+        else:  # a margin, class 1 from cut: a colour scale centred there
+            span = max(float(np.abs(zz - cut).max()), 1e-12)
+            levels, label = np.linspace(cut - span, cut + span, 11), f"margin (class 1 from {cut:g})"
+        shade = ax.contourf(xx, yy, zz, levels=levels, cmap="RdBu_r", alpha=0.6)
+        fig.colorbar(shade, ax=ax, label=label)
+        ax.contour(xx, yy, zz, levels=[cut], colors="k", linewidths=2)
     else:
         zz = proba.argmax(axis=1).reshape(xx.shape)
         k = proba.shape[1]

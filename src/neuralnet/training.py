@@ -65,7 +65,7 @@ class TrainingDivergedError(FloatingPointError, RuntimeError):
 
 
 # ------------------------------------------------------------------------------ the data
-def apply_class_weight(class_weight, y: np.ndarray, sample_weight):
+def apply_class_weight(class_weight, y: np.ndarray, sample_weight, loss=None):
     """Return per-sample weights with each sample's weight multiplied by its class's weight."""
     if class_weight is None:
         return sample_weight
@@ -74,6 +74,8 @@ def apply_class_weight(class_weight, y: np.ndarray, sample_weight):
             f"class_weight must be a dict {{label: weight}}; received {type(class_weight).__name__}."
         )
     labels = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+    if loss is not None and loss.decision_threshold == 0.0:
+        labels = np.maximum(labels, 0)  # hinge targets were read as {-1, 1}: class 0 is -1
     present = set(np.unique(labels).tolist())
     for label, weight in class_weight.items():
         if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)) \
@@ -108,7 +110,7 @@ def prepare_data(model, X, y, sample_weight=None, class_weight=None, validation_
     X = model.check_X(X)
     y = model.check_y(y, len(X))
     sample_weight = model.check_sample_weight(sample_weight, len(X))
-    sample_weight = apply_class_weight(class_weight, y, sample_weight)
+    sample_weight = apply_class_weight(class_weight, y, sample_weight, model.loss_fn)
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise invalid_value("validation_split", "a number in [0, 1)", validation_split)
     if validation_data is not None and validation_split:

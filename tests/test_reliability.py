@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import neuralnet
-from neuralnet import Dropout, FullyConnectedLayer, NeuralNet
+from neuralnet import Dropout, FullyConnectedLayer, NeuralNet, cli
 from neuralnet._validation import InvalidTypeError
 
 
@@ -762,3 +763,131 @@ def test_stale_temporary_files_of_dead_writers_are_removed_and_never_loaded(tmp_
     model.save(path)
     assert not stale.exists()
     assert live.exists() and other_host.exists() and other_file.exists()
+
+
+# ---------------------------------------------------------------------------- CLI
+def _cli(capsys, *argv) -> tuple[int, str]:
+    """Run the CLI in-process; return its exit code and stderr (which must be one line)."""
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse's errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return code, err
+
+
+@pytest.fixture
+def cli_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{int(a > 0)}" for a, b in rng.normal(size=(30, 2)))
+    (tmp_path / "data.csv").write_text("x0,x1,label\n" + rows + "\n")
+    (tmp_path / "one.csv").write_text("x0,x1,label\n1,2,0\n")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "wide.csv").write_text('x0,x1,label\n"' + "a" * 200_000 + '",1,0\n')
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04" + bytes(100))
+    assert cli.main(["train", "--data", "data.csv", "--target", "label", "--epochs", "2",
+                     "--quiet", "--save", "model.npz"]) == 0
+    # The same free memory on every machine, for the messages below.
+    monkeypatch.setattr(cli, "_available_memory", lambda: 8 * 2**30)
+    return tmp_path
+
+
+CLI_ERRORS = [
+    (["train", "--hidden", "1000000,1000000", "--quiet"], 1,
+     r"neuralnet train: error: not enough memory: the 2-1000000-1000000-1 network has "
+     r"1,000,005,000,001 weights: training it with sgd needs about 32.7 TiB of memory, more "
+     r"than the 8.0 GiB available; use smaller --hidden layers."),
+    (["search", "--hidden", "1000000,1000000", "--n-jobs", "1"], 1,
+     r"not enough memory: the 2-1000000-1000000-1 network .* with adam needs about 94.6 TiB"),
+    (["train", "--seed", "-1"], 2, r"argument --seed: expected a non-negative integer, "
+                                   r"received '-1'"),
+    (["search", "--seed", "-1"], 2, r"argument --seed: expected a non-negative integer"),
+    (["search", "--cv", "1"], 2, r"argument --cv: expected an integer >= 2, received '1'"),
+    (["search", "--n-jobs", "0"], 2, r"argument --n-jobs: expected a non-zero integer"),
+    (["train", "--data", "missing.csv", "--target", "y"], 1,
+     r"cannot read 'missing.csv': No such file or directory."),
+    (["train", "--data", ".", "--target", "y"], 1,
+     r"cannot read '.': Is a directory."),
+    (["train", "--data", "binary.csv", "--target", "y"], 1,
+     r"cannot read 'binary.csv': it is not a UTF-8 text CSV file \(byte 128: invalid start "
+     r"byte\)."),
+    (["train", "--data", "wide.csv", "--target", "label"], 1,
+     r"cannot read 'wide.csv' as CSV: field larger than field limit \(131072\)."),
+    (["train", "--data", "one.csv", "--target", "label"], 1,
+     r"'one.csv' has 1 sample\(s\): too few to train on and also hold out --test-size 0.2 for "
+     r"testing; give more rows, at least 2."),
+    (["train", "--save", "nowhere/m.npz"], 1,
+     r"--save 'nowhere/m.npz': the folder '.*nowhere' does not exist."),
+    (["train", "--save", "."], 1, r"--save '.' is a directory; give a file name such as "
+                                  r"'./model.npz'."),
+    (["train", "--plot", "data.csv"], 1,
+     r"--plot 'data.csv' is a file; give a folder to write the plots into."),
+    (["predict", "model.npz", "--input", "data.csv", "--output", "nowhere/p.csv"], 1,
+     r"cannot write --output 'nowhere/p.csv': the folder '.*nowhere' does not exist."),
+    (["predict", "model.npz", "--input", "data.csv", "--output", "."], 1,
+     r"cannot write --output '.': Is a directory."),
+    (["predict", "missing.npz", "--input", "data.csv"], 1,
+     r"Cannot load 'missing.npz': no such file."),
+    (["predict", ".", "--input", "data.csv"], 1,
+     r"Cannot load '.': it is a directory, not a model file."),
+    (["evaluate", "broken.npz", "--input", "data.csv", "--target", "label"], 1,
+     r"Cannot load 'broken.npz': the file is corrupted or truncated"),
+    (["info", "data.csv"], 1, r"Cannot load 'data.csv': it is not a neuralnet model file"),
+    (["predict", "model.npz", "--input", "missing.csv"], 1, r"cannot read 'missing.csv'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), CLI_ERRORS,
+                         ids=[" ".join(a)[:40] for a, _, _ in CLI_ERRORS])
+def test_the_cli_answers_every_mistake_with_one_line(cli_files, capsys, argv, code, message):
+    got, err = _cli(capsys, *argv)
+    assert got == code
+    assert re.search(message, err), err
+    assert not os.path.exists("nowhere")
+
+
+def test_a_memory_error_the_estimate_missed_is_one_line_too(cli_files, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_available_memory", lambda: None)  # e.g. no /proc/meminfo
+    numpy_message = ("Unable to allocate 3.64 TiB for an array with shape (1000001, 1000000) "
+                     "and data type float32")
+
+    def out_of_memory(self, *args, **kwargs):  # not a real 3.6 TiB allocation: with memory
+        raise MemoryError(numpy_message)       # overcommitted, that could succeed and then kill
+
+    monkeypatch.setattr(NeuralNet, "__init__", out_of_memory)
+    code, err = _cli(capsys, "train", "--hidden", "1000000,1000000", "--quiet")
+    assert code == 1
+    assert err == f"neuralnet train: error: not enough memory: {numpy_message}\n"
+
+
+def test_the_memory_estimate_matches_what_training_takes():
+    # The multipliers were measured; check the arithmetic and the units.
+    assert cli._format_bytes(1023) == "1023 bytes" and cli._format_bytes(1536) == "1.5 KiB"
+    assert cli._format_bytes(3 * 2**40) == "3.0 TiB"
+    cli._check_memory((2, 16, 1), "adam")  # a small network always fits
+    available = cli._available_memory()
+    assert available is None or available > 0
+
+
+def test_an_interrupted_cli_says_so_in_one_line(cli_files, capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NeuralNet, "fit", interrupt)
+    code, err = _cli(capsys, "train", "--quiet")
+    assert code == 130 and err == "neuralnet train: interrupted\n"
+
+
+def test_metadata_the_cli_did_not_write_is_a_one_line_error(cli_files, capsys):
+    model = neuralnet.load("model.npz")
+    model.metadata = {"feature_names": ["x0", "x1"], "scaling": {"mean": [0.0]}}
+    model.save("odd.npz")
+    code, err = _cli(capsys, "predict", "odd.npz", "--input", "data.csv")
+    assert code == 1 and re.search(r"the model's metadata 'scaling' does not fit its 2 feature "
+                                   r"columns: .*; was it saved by `neuralnet train`\?", err), err
+    model.metadata = {"feature_names": "x0"}
+    model.save("odd.npz")
+    code, err = _cli(capsys, "predict", "odd.npz", "--input", "data.csv")
+    assert code == 1 and "the model's metadata 'feature_names' is not a list" in err

@@ -115,6 +115,14 @@ def invalid_value(name: str, expected: str, value, caller: str | None = None) ->
     )
 
 
+def invalid_type(name: str, expected: str, value) -> InvalidTypeError:
+    """The same wording for a value of the wrong type (a ``TypeError`` and a ``ValueError``)."""
+    return InvalidTypeError(
+        f"Received an invalid type for `{name}`, expected {expected}. "
+        f"Received: {name}={value!r} of type {type(value).__name__}"
+    )
+
+
 def _is_real(value) -> bool:
     return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
 
@@ -175,9 +183,26 @@ def check_shape(shape, name: str) -> tuple[int, int]:
 def check_dtype(dtype, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64."""
     try:
-        dt = np.dtype(dtype)
-    except TypeError:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
         dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+    # ``dt in (...)`` would compare None equal to float64 (NumPy reads None as the default).
+    if dt is None or not any(dt == ok for ok in (np.dtype(np.float32), np.dtype(np.float64))):
         raise invalid_value(name, "'float32' or 'float64'", dtype)
     return dt
+
+
+def check_seed(value, name: str = "seed"):
+    """Return ``value`` if NumPy can seed a generator with it reproducibly, else raise.
+
+    Accepted: ``None`` (fresh entropy), a non-negative integer, or a ``numpy.random.Generator``
+    or ``SeedSequence`` (used as they are). NumPy's own error for ``-1`` names no argument.
+    """
+    if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence)):
+        return value
+    expected = "None, a non-negative integer or a numpy.random.Generator"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise invalid_type(name, expected, value)
+    if value < 0:
+        raise invalid_value(name, expected, value)
+    return int(value)

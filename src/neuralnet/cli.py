@@ -59,6 +59,8 @@ _non_negative_int = _argument(int, lambda v: v >= 0, "a non-negative integer")
 _positive_float = _argument(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
 _fraction = _argument(float, lambda v: 0 < v < 1, "a number between 0 and 1")
 _rate = _argument(float, lambda v: 0 <= v < 1, "a dropout rate in [0, 1)")
+_folds = _argument(int, lambda v: v >= 2, "an integer >= 2")
+_n_jobs = _argument(int, lambda v: v != 0, "a non-zero integer (-1: one process per core)")
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
@@ -113,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "the best weights (needs --validation-split)")
     train.add_argument("--test-size", type=_fraction, default=0.2,
                        help="fraction held out for testing (default: 0.2)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--seed", type=_non_negative_int, default=0,
+                       help="random seed (default: 0)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     train.add_argument("--plot", metavar="DIR", default=None,
                        help="write the loss curve (and, for 2-D data, the decision boundary, or "
@@ -150,10 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
 _MAX_AUTO_CLASSES = 20
 
 
+def _os_reason(exc: OSError) -> str:
+    """The reason of an ``OSError`` (``No such file or directory``), without errno or path."""
+    return exc.strerror or str(exc)
+
+
 def _read_csv(path: str) -> tuple[list[str], np.ndarray]:
     """Return the header and the numeric rows of a CSV file; errors name the line and column."""
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if any(cell.strip() for cell in row)]
+    try:
+        with open(path, newline="") as f:
+            rows = [row for row in csv.reader(f) if any(cell.strip() for cell in row)]
+    except OSError as exc:
+        raise ValueError(f"cannot read {path!r}: {_os_reason(exc)}.") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"cannot read {path!r}: it is not a UTF-8 text CSV file (byte {exc.start}: {exc.reason})."
+        ) from None
+    except csv.Error as exc:
+        raise ValueError(f"cannot read {path!r} as CSV: {exc}.") from None
     if not rows:
         raise ValueError(f"{path} is empty; expected a header row and numeric rows.")
     header = [name.strip() for name in rows[0]]
@@ -200,9 +217,22 @@ def _features_and_target(path: str, model_metadata: dict | None, target: str | N
     y = values[:, _columns(path, header, [target])[0]] if target is not None else None
     meta = model_metadata or {}
     names = meta.get("feature_names") or [n for n in header if n != target]
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ValueError(f"the model's metadata 'feature_names' is not a list of column names: "
+                         f"{str(names)[:80]}; was it saved by `neuralnet train`?")
     X = values[:, _columns(path, header, names)]
     if "scaling" in meta:
-        X = (X - np.asarray(meta["scaling"]["mean"])) / np.asarray(meta["scaling"]["scale"])
+        scaling = meta["scaling"]
+        try:
+            mean, scale = (np.asarray(scaling[k], dtype=float) for k in ("mean", "scale"))
+            X = (X - mean) / scale
+            if X.shape[1] != len(names):
+                raise ValueError("shape")
+        except (TypeError, KeyError, ValueError, IndexError):
+            raise ValueError(
+                f"the model's metadata 'scaling' does not fit its {len(names)} feature columns: "
+                f"{str(scaling)[:80]}; was it saved by `neuralnet train`?"
+            ) from None
     return X, y, names
 
 
@@ -253,6 +283,59 @@ def _output_layer(loss: str | None, classify: bool, n_classes: int) -> tuple[str
     return loss, n_out, LOSSES[loss].output_activation
 
 
+# Peak memory of training, in multiples of the weights' own size: the weights, their gradient,
+# the optimizer's state and scratch, fit's per-epoch copies. Measured with ru_maxrss on a
+# 2-2000-2000-1 float32 network (4 million weights) trained in batches of 32 with metrics.
+_TRAINING_MEMORY = {"sgd": 9, "adam": 13, "adamw": 13, "rmsprop": 12, "adagrad": 11}
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # unreachable
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _available_memory() -> int | None:
+    """Bytes this process may still allocate: free RAM and swap, within a cgroup's limit."""
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if ":" in line}
+        available = info["MemAvailable"] + info.get("SwapFree", 0)
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, used = _read_int(limit), _read_int(usage)
+        if cap is not None and used is not None and cap < 2**62:
+            available = cap - used if available is None else min(available, cap - used)
+    return available
+
+
+def _check_memory(sizes: Sequence[int], optimizer: str, itemsize: int = 4) -> None:
+    """Refuse, before allocating anything, a network whose training cannot fit in memory."""
+    n_weights = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    need = n_weights * itemsize * _TRAINING_MEMORY.get(optimizer, max(_TRAINING_MEMORY.values()))
+    available = _available_memory()
+    if available is not None and need > available:
+        raise MemoryError(
+            f"the {'-'.join(map(str, sizes))} network has {n_weights:,} weights: training it "
+            f"with {optimizer} needs about {_format_bytes(need)} of memory, more than the "
+            f"{_format_bytes(max(available, 0))} available; use smaller --hidden layers."
+        )
+
+
 def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """Return ``X``, ``y``, the feature names and where they came from (CSV or built-in)."""
     if args.data is not None:
@@ -269,18 +352,41 @@ def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[s
     return X, y, feature_names, source
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before training, a --save or --plot path that could not be written after it."""
+    if args.save is not None:
+        target = os.path.realpath(args.save)
+        folder = os.path.dirname(target)
+        if os.path.isdir(target):
+            raise ValueError(f"--save {args.save!r} is a directory; give a file name such as "
+                             f"{os.path.join(args.save, 'model.npz')!r}.")
+        if not os.path.isdir(folder):
+            raise ValueError(f"--save {args.save!r}: the folder {folder!r} does not exist.")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"--save {args.save!r}: the folder {folder!r} is not writable.")
+    if args.plot is not None and os.path.exists(args.plot) and not os.path.isdir(args.plot):
+        raise ValueError(f"--plot {args.plot!r} is a file; give a folder to write the plots into.")
+
+
 def _train(args: argparse.Namespace) -> int:
     from neuralnet import NeuralNet
     from neuralnet.callbacks import EarlyStopping
 
+    _check_outputs(args)
     X, y, feature_names, source = _load_data(args)
     classify = _is_classification(y, args.task)
     X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, args.test_size, args.seed)
+    if not len(X_train):
+        raise ValueError(
+            f"{source!r} has {len(X)} sample(s): too few to train on and also hold out "
+            f"--test-size {args.test_size:g} for testing; give more rows, at least 2."
+        )
     scaling = _scaling(X_train)
     X_train, X_test = ((A - scaling["mean"]) / np.asarray(scaling["scale"]) for A in (X_train, X_test))
     n_classes = int(y.max()) + 1 if classify else 0
     loss, n_out, out_activation = _output_layer(args.loss, classify, n_classes)
     sizes = (X.shape[1], *args.hidden, n_out)
+    _check_memory(sizes, args.optimizer)
     shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
     activations = [args.activation] * (len(shapes) - 1) + [out_activation]
     if args.dropout:
@@ -371,7 +477,13 @@ def _predict(args: argparse.Namespace) -> int:
         target = model.metadata.get("target", "prediction")
         header = [target] if k == 1 else [f"{target}_{j}" for j in range(k)]
         rows, n_labels = outputs, 0
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        out = open(args.output, "w", newline="") if args.output else sys.stdout
+    except OSError as exc:
+        folder = os.path.dirname(os.path.abspath(args.output))
+        reason = (f"the folder {folder!r} does not exist" if not os.path.isdir(folder)
+                  else _os_reason(exc))
+        raise ValueError(f"cannot write --output {args.output!r}: {reason}.") from None
     try:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
@@ -453,12 +565,13 @@ def _add_search_parser(sub) -> None:
                         help="L2 strengths, scikit-learn's scale (default: 0.0001)")
     search.add_argument("--epochs", type=_positive_int, default=50, help="default: 50")
     search.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
-    search.add_argument("--cv", type=_positive_int, default=3, help="folds (default: 3)")
-    search.add_argument("--n-jobs", type=int, default=-1,
+    search.add_argument("--cv", type=_folds, default=3, help="folds (default: 3)")
+    search.add_argument("--n-jobs", type=_n_jobs, default=-1,
                         help="local worker processes (default: -1, one per core)")
     search.add_argument("--scheduler", metavar="ADDRESS",
                         help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    search.add_argument("--seed", type=int, default=0, help="seeds every fit (default: 0)")
+    search.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="seeds every fit (default: 0)")
     search.add_argument("--top", type=_positive_int, help="print only the best N candidates")
 
 
@@ -470,6 +583,12 @@ def _search(args: argparse.Namespace) -> int:
 
     X, y, _, source = _load_data(args)
     task = "classification" if _is_classification(y, args.task) else "regression"
+    if args.scheduler is None:  # one fit at a time must fit here; a cluster's workers are elsewhere
+        n_out = max(int(y.max()) + 1, 2) if task == "classification" else 1
+        n_out = 1 if n_out == 2 else n_out
+        largest = max(args.hidden, key=lambda h: sum((a + 1) * b for a, b in zip(
+            (X.shape[1], *h), (*h, n_out), strict=True)))
+        _check_memory((X.shape[1], *largest, n_out), "adam", itemsize=8)  # the estimators' defaults
     if task == "classification":
         y = y.astype(np.int64)
     grid = {"hidden_layer_sizes": args.hidden, "activation": args.activation,
@@ -508,6 +627,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader of our output went away (e.g. `| head`): point stdout at devnull so the
         # interpreter's final flush does not fail too (the recipe in Python's signal docs).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"neuralnet {args.command}: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports it
+    except MemoryError as exc:
+        message = " ".join(str(exc).split()) or "the operation needs more memory than is free"
+        print(f"neuralnet {args.command}: error: not enough memory: {message}", file=sys.stderr)
         return 1
     except (ValueError, TypeError, ImportError, ArithmeticError, RuntimeError, OSError) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the exception held

@@ -80,9 +80,14 @@ def get(identifier: str | Initializer) -> Initializer:
     """Return the initialiser named by ``identifier``, or ``identifier`` itself if callable."""
     if callable(identifier):
         return identifier
-    if not isinstance(identifier, str) or identifier.lower() not in INITIALIZERS:
+    if not isinstance(identifier, str):
+        from neuralnet._validation import invalid_type
+
+        raise invalid_type("initializer", f"a name ({', '.join(INITIALIZERS)}) or a function "
+                           "(shape, rng) -> array", identifier)
+    if identifier.lower() not in INITIALIZERS:
         raise ValueError(
             f"Unknown initialisation method {identifier!r}; expected one of: "
-            f"{', '.join(INITIALIZERS)}."
+            f"{', '.join(INITIALIZERS)}. Received: initializer={identifier!r}"
         )
     return INITIALIZERS[identifier.lower()]

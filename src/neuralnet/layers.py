@@ -20,8 +20,14 @@ import numpy as np
 
 from neuralnet import activations as _activations
 from neuralnet import initializers as _initializers
+from neuralnet._validation import (
+    _is_real,
+    check_non_negative,
+    check_positive_int,
+    check_seed,
+    invalid_value,
+)
 from neuralnet._validation import check_dtype as _check_dtype
-from neuralnet._validation import check_non_negative, check_positive_int
 from neuralnet._validation import check_shape as _check_shape
 
 __all__ = [
@@ -235,6 +241,7 @@ class FullyConnectedLayer(Layer):
         self.l2 = float(_check_penalty(l2, "l2"))
         self.l1 = float(_check_penalty(l1, "l1"))
         self._dtype_arg = None if dtype is None else _check_dtype(dtype)
+        rng = check_seed(rng, "rng")
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
@@ -297,8 +304,15 @@ class FullyConnectedLayer(Layer):
         """Fill the input rows with ``method`` (default He normal) and the bias row with zeros."""
         init = _initializers.get(method)
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        values = np.asarray(init((self.n_in, self.n_out), rng))
+        if values.shape != (self.n_in, self.n_out) or not np.isfinite(values).all():
+            raise ValueError(
+                f"Received an invalid value for `initializer`: {method!r} returned an array of "
+                f"shape {values.shape}, expected finite values of shape (n_in, n_out) = "
+                f"{(self.n_in, self.n_out)}."
+            )
         w = self.weights
-        w[:-1] = init((self.n_in, self.n_out), rng)
+        w[:-1] = values
         w[-1] = 0.0
         return w
 
@@ -472,12 +486,10 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
-            raise ValueError(
-                f"Received an invalid value for `rate`, expected a number in [0, 1). "
-                f"Received: rate={rate!r}"
-            )
+        if not (_is_real(rate) and 0 <= rate < 1):
+            raise invalid_value("rate", "a number in [0, 1)", rate)
         self.rate = float(rate)
+        rng = check_seed(rng, "rng")
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self._mask: np.ndarray | None = None
 

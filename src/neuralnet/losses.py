@@ -336,9 +336,9 @@ class Huber(Loss):
     name = "huber"
 
     def __init__(self, delta: float = 1.0) -> None:
-        if not (isinstance(delta, (int, float)) and delta > 0):
+        if not (isinstance(delta, (int, float)) and 0 < delta < float("inf")):
             raise ValueError(
-                f"Received an invalid value for `delta`, expected a positive number. "
+                f"Received an invalid value for `delta`, expected a finite positive number. "
                 f"Received: delta={delta!r}"
             )
         self.delta = float(delta)

@@ -138,6 +138,13 @@ class NeuralNet:
                     )
                 if hasattr(layer, "rng"):
                     layer.rng = self.rng
+            for name, value in (("l2", l2), ("l1", l1)):
+                if value:
+                    raise ValueError(
+                        f"Received an invalid value for `{name}`: it applies to layers built from "
+                        f"(n_in, n_out) pairs; give each FullyConnectedLayer its own {name} "
+                        f"instead. Received: {name}={value!r}"
+                    )
             return chain
 
         if not isinstance(layer_shapes, (list, tuple)) or not layer_shapes:
@@ -153,8 +160,14 @@ class NeuralNet:
                     f"{shapes[i - 1][1]} outputs, but layer {i} {shapes[i]} expects "
                     f"{shapes[i][0]} inputs."
                 )
-        if isinstance(activations, (str, _activations.Activation)):
+        if isinstance(activations, (str, _activations.Activation, dict)):
             activations = [activations] * len(shapes)
+        if not isinstance(activations, Sequence):
+            raise TypeError(
+                "Received an invalid type for `activations`, expected an activation name or one "
+                f"per layer. Received: activations={activations!r} of type "
+                f"{type(activations).__name__}"
+            )
         if len(activations) != len(shapes):
             raise ValueError(
                 f"activations has {len(activations)} entries, but layer_shapes has {len(shapes)} "

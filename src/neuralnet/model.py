@@ -582,11 +582,12 @@ class NeuralNet:
     def forward(self, X) -> np.ndarray:
         """Return the network's outputs ``(n_samples, n_outputs)`` for ``X`` ``(n_samples, n_features)``.
 
-        A single sample of shape ``(n_features,)`` gives ``(1, n_outputs)``.
+        A single sample of shape ``(n_features,)`` gives ``(1, n_outputs)``. Inference mode
+        (Dropout off); nothing is recorded in the layers, so many threads may call it at once.
         """
         self._check_ready()
         X = self.check_X(X)
-        out = self._forward(X).copy()
+        out = self._infer(X)
         self._check_finite(out, "outputs", X)
         return out
 

@@ -5,8 +5,9 @@ The file is a plain NumPy archive (``np.savez``, no pickle) holding
     header                 uint8 bytes of UTF-8 JSON: format and library versions, the
                            architecture (``NeuralNet.get_config()``), the optimizer's name,
                            config and scalar state, the epoch count, the random generator's
-                           state, user metadata, and for every array its shape, dtype and
-                           SHA-256 checksum
+                           state, user metadata, the fitted table preprocessing
+                           (``neuralnet.tabular``, as plain JSON), and for every array its
+                           shape, dtype and SHA-256 checksum
     weights_<l>            the absorbed weights ``(n_in + 1, n_out)`` of dense layer ``l``
     optimizer_<p>_<key>    the optimizer's state arrays (momentum, moments, ...) of parameter ``p``
 
@@ -38,7 +39,8 @@ __all__ = ["save", "load", "FORMAT_VERSION"]
 FORMAT_NAME = "neuralnet.NeuralNet"
 # Raise when the layout changes; a reader refuses files whose version is newer than its own.
 # 2: Adam's state holds the exponential sums m_sum and v_sum (format 1 held m and v).
-FORMAT_VERSION = 2
+# 3: the table preprocessing has its own header key, "preprocessor" (neuralnet.tabular).
+FORMAT_VERSION = 3
 _HEADER = "header"
 
 
@@ -106,6 +108,7 @@ def _header(model, arrays: dict[str, np.ndarray]) -> dict:
         "epoch": int(model.epoch),
         "rng_state": model.rng.bit_generator.state,
         "metadata": getattr(model, "metadata", None) or {},
+        "preprocessor": _tabular()._to_header(model),
         "arrays": {name: _describe(a) for name, a in arrays.items()},
     }
     try:
@@ -316,7 +319,18 @@ def load(path: str | os.PathLike) -> NeuralNet:
         _restore_training_state(model, header, arrays)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{where}: its training state is invalid ({exc}).") from None
+    try:
+        model.preprocessor, model.target_encoder = _tabular()._from_header(
+            header.get("preprocessor"), model)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: its table preprocessing is invalid ({exc}).") from None
     return model
+
+
+def _tabular():
+    from neuralnet import tabular
+
+    return tabular
 
 
 def _restore_training_state(model, header: dict, arrays: dict[str, np.ndarray]) -> None:

@@ -60,6 +60,11 @@ class TrainingDivergedError(FloatingPointError, RuntimeError):
     """
 
 
+def _is_table(X) -> bool:
+    """Whether ``X`` is a pandas DataFrame, checked without importing pandas."""
+    return type(X).__module__.startswith("pandas")
+
+
 def _overflow_checked(method):
     """Run ``method`` with NumPy's overflow warnings off: it checks its results for inf and NaN."""
 
@@ -108,6 +113,10 @@ class NeuralNet:
         self.history: History | None = None
         # JSON-able facts saved with the model, e.g. the CLI's feature names and scaling.
         self.metadata: dict = {}
+        # The fitted table preprocessing (neuralnet.tabular), saved with the model: predict,
+        # predict_classes and evaluate apply it to a pandas DataFrame of the raw columns.
+        self.preprocessor = None
+        self.target_encoder = None
         self._small_plans: dict[int, tuple] = {}  # predict's buffers for a few rows
 
     # ------------------------------------------------------------------ building
@@ -498,7 +507,15 @@ class NeuralNet:
     # -------------------------------------------------------------- inference
     @_overflow_checked
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
-        """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time."""
+        """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time.
+
+        With a ``preprocessor``, a pandas DataFrame of the raw columns is encoded first, and a
+        regression's outputs come back in the target's units; an array is the network's inputs.
+        """
+        if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
+            from neuralnet import tabular
+
+            return tabular.predict_table(self, X, batch_size)
         out = self._predict_plain(X, batch_size)
         if out is not None:
             return out
@@ -594,7 +611,15 @@ class NeuralNet:
         return layers._layers
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
-        """Return class labels: 0/1 by a 0.5 threshold for sigmoid outputs, the arg-max otherwise."""
+        """Return class labels: 0/1 by a 0.5 threshold for sigmoid outputs, the arg-max otherwise.
+
+        With a ``preprocessor``, a pandas DataFrame gives the original labels (the
+        ``target_encoder``'s classes).
+        """
+        if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
+            from neuralnet import tabular
+
+            return tabular.predict_table_classes(self, X, batch_size)
         proba = self.predict(X, batch_size)
         if self._is_multilabel_or_binary():
             labels = (proba >= 0.5).astype(np.int64)
@@ -609,7 +634,15 @@ class NeuralNet:
 
     @_overflow_checked
     def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
-        """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
+        """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only).
+
+        With a ``preprocessor``, ``X`` may be a pandas DataFrame of the raw columns and ``y`` the
+        targets in their own labels or units, or the name of ``X``'s target column.
+        """
+        if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
+            from neuralnet import tabular
+
+            return tabular.evaluate_table(self, X, y, batch_size, sample_weight)
         self._check_ready()
         X = self._check_X(X)
         targets = self._check_y(y, len(X))

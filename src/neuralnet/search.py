@@ -1,7 +1,9 @@
 """Hyperparameter grid search for the scikit-learn estimators, on this machine or a Dask cluster.
 
-The search is scikit-learn's ``GridSearchCV`` over ``StandardScaler`` followed by a
-``NeuralNetClassifier`` or ``NeuralNetRegressor``. Every fit is seeded (``random_state``) and the
+The search is scikit-learn's ``GridSearchCV`` over ``StandardScaler`` (for a pandas DataFrame of
+raw columns: a ``TablePreprocessor``, fitted on each fold's training rows) followed by a
+``NeuralNetClassifier`` or ``NeuralNetRegressor``; a regression's target is standardised on the
+same rows (``TransformedTargetRegressor``). Every fit is seeded (``random_state``) and the
 folds are fixed (``KFold`` / ``StratifiedKFold`` without shuffling), so where the fits run does
 not change the results:
 
@@ -60,6 +62,7 @@ def grid_search(
     n_jobs: int | None = None,
     scheduler: str | None = None,
     random_state: int = 0,
+    table_options: Mapping | None = None,
     **estimator_params,
 ):
     """Return the fitted ``GridSearchCV`` of a scaled network over ``param_grid``.
@@ -73,6 +76,8 @@ def grid_search(
             where every Dask worker takes part.
         scheduler: a Dask scheduler's address such as ``"tcp://10.0.0.5:8786"``.
         random_state: seeds every network, so the results do not depend on where fits run.
+        table_options: ``TablePreprocessor`` options (``categorical``, ``max_levels``, ...) for
+            a DataFrame ``X``.
         estimator_params: fixed parameters of every candidate, e.g. ``epochs=50``.
 
     A candidate whose fits fail, say a learning rate so high that training diverges, scores
@@ -101,13 +106,24 @@ def grid_search(
             f"param_grid names unknown parameter(s) {unknown} of {estimator_cls.__name__}; "
             f"expected names from: {', '.join(estimator_cls().get_params())}."
         )
-    pipe = Pipeline([
-        ("scale", StandardScaler()),
-        ("net", estimator_cls(random_state=random_state, **estimator_params)),
-    ])
+    from neuralnet.tabular import is_table
+
+    if is_table(X) or table_options is not None:
+        from neuralnet._sklearn_table import TableStep
+
+        first = ("table", TableStep(**dict(table_options or {})))
+    else:
+        first = ("scale", StandardScaler())
+    pipe = Pipeline([first, ("net", estimator_cls(random_state=random_state, **estimator_params))])
+    prefix = "net__"
+    if task == "regression":
+        from sklearn.compose import TransformedTargetRegressor
+
+        pipe = TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
+        prefix = "regressor__net__"
     search = sk_model_selection.GridSearchCV(
         pipe,
-        {f"net__{name}": list(values) for name, values in param_grid.items()},
+        {f"{prefix}{name}": list(values) for name, values in param_grid.items()},
         cv=cv,
         n_jobs=None if scheduler is not None else n_jobs,
     )
@@ -128,7 +144,7 @@ def format_results(search, top: int | None = None) -> str:
     """Return the candidates ranked by mean cross-validated score, one line each."""
     results = search.cv_results_
     names = [k.removeprefix("param_") for k in results if k.startswith("param_")]
-    short = [n.removeprefix("net__") for n in names]
+    short = [n.rsplit("__", 1)[-1] for n in names]
     order = np.argsort(results["rank_test_score"], kind="stable")[:top]
     rows = [[str(results["rank_test_score"][i]),
              f"{results['mean_test_score'][i]:.4f}",

@@ -2,8 +2,7 @@
 
 The search is scikit-learn's ``GridSearchCV`` over ``StandardScaler`` (for a pandas DataFrame of
 raw columns: a ``TablePreprocessor``, fitted on each fold's training rows) followed by a
-``NeuralNetClassifier`` or ``NeuralNetRegressor``; a regression's target is standardised on the
-same rows (``TransformedTargetRegressor``). Every fit is seeded (``random_state``) and the
+``NeuralNetClassifier`` or ``NeuralNetRegressor``. Every fit is seeded (``random_state``) and the
 folds are fixed (``KFold`` / ``StratifiedKFold`` without shuffling), so where the fits run does
 not change the results:
 
@@ -115,15 +114,9 @@ def grid_search(
     else:
         first = ("scale", StandardScaler())
     pipe = Pipeline([first, ("net", estimator_cls(random_state=random_state, **estimator_params))])
-    prefix = "net__"
-    if task == "regression":
-        from sklearn.compose import TransformedTargetRegressor
-
-        pipe = TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
-        prefix = "regressor__net__"
     search = sk_model_selection.GridSearchCV(
         pipe,
-        {f"{prefix}{name}": list(values) for name, values in param_grid.items()},
+        {f"net__{name}": list(values) for name, values in param_grid.items()},
         cv=cv,
         n_jobs=None if scheduler is not None else n_jobs,
     )
@@ -144,7 +137,7 @@ def format_results(search, top: int | None = None) -> str:
     """Return the candidates ranked by mean cross-validated score, one line each."""
     results = search.cv_results_
     names = [k.removeprefix("param_") for k in results if k.startswith("param_")]
-    short = [n.rsplit("__", 1)[-1] for n in names]
+    short = [n.removeprefix("net__") for n in names]
     order = np.argsort(results["rank_test_score"], kind="stable")[:top]
     rows = [[str(results["rank_test_score"][i]),
              f"{results['mean_test_score'][i]:.4f}",

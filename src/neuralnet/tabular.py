@@ -294,7 +294,7 @@ def _canonical(value) -> str:
 def _first_bad(values, bad: np.ndarray) -> tuple:
     i = int(np.flatnonzero(bad)[0])
     value = values.iloc[i] if hasattr(values, "iloc") else values[i]
-    return value, i
+    return (value.item() if isinstance(value, np.generic) else value), i
 
 
 def _numbers(values, name, what: str) -> np.ndarray:
@@ -476,6 +476,8 @@ class TablePreprocessor:
             else:
                 column = _fit_numeric(name, kind, values)
             columns.append(column)
+        for note in notes:
+            warnings.warn(note, TableNote, stacklevel=2)
         if not columns:
             raise ValueError(
                 f"X has no usable feature column (of {_shown(chosen)}); expected at least one "
@@ -483,8 +485,6 @@ class TablePreprocessor:
             )
         self._columns, self.ignored_, self.notes_ = columns, ignored, notes
         self._order = list(table.names)  # how an array's columns are named at transform
-        for note in notes:
-            warnings.warn(note, TableNote, stacklevel=2)
         return self
 
     def _chosen(self, names: list) -> list:
@@ -846,6 +846,10 @@ class TargetEncoder:
         what = f"target {self.name!r}" if self.name is not None else "y"
         if self.task_ == "regression":
             return (_numbers(values, self.name, what) - self.mean_) / self.scale_
+        if isinstance(values, np.ndarray) and values.dtype.kind in "biuf" and all(
+            isinstance(c, (int, bool)) for c in self.classes_
+        ):
+            return self._number_indices(values, what)
         codes, levels = _factorize(values)
         keys = {_canonical(c): j for j, c in enumerate(self.classes_)}
         unseen = [level for level in levels if level not in keys]
@@ -856,6 +860,20 @@ class TargetEncoder:
                 f"{', '.join(map(str, self.classes_))}."
             )
         return np.array([keys[level] for level in levels], dtype=np.int64)[codes]
+
+    def _number_indices(self, values: np.ndarray, what: str) -> np.ndarray:
+        """Class indices of numeric labels, without pandas: a search in the sorted classes."""
+        keys = np.asarray(self.classes_, dtype=np.float64)
+        v = values.astype(np.float64)
+        index = np.clip(np.searchsorted(keys, v), 0, len(keys) - 1)
+        unseen = keys[index] != v
+        if unseen.any():
+            shown = _shown(sorted({_canonical(u) for u in v[unseen]}))
+            raise ValueError(
+                f"{what} holds {shown}, not a class seen in training; the classes are: "
+                f"{', '.join(map(str, self.classes_))}."
+            )
+        return index.astype(np.int64)
 
     def inverse_transform(self, t) -> np.ndarray:
         """Return the labels of class indices ``t``, or the targets in their units (as ``t``)."""

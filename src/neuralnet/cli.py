@@ -242,7 +242,8 @@ def _load_data(args: argparse.Namespace):
 
 
 def _rows(X, index: np.ndarray):
-    return X.iloc[index] if tabular.is_table(X) else X[index]
+    """The rows at the positions ``index`` of an array, DataFrame or Series."""
+    return X.iloc[index] if type(X).__module__.startswith("pandas") else X[index]
 
 
 def _target_encoder(y, name: str, task: str, train: np.ndarray) -> tabular.TargetEncoder:

@@ -285,9 +285,9 @@ def _train(args: argparse.Namespace) -> int:
     encoder = _target_encoder(y, target, args.task, train_rows)
     # Every statistic of the features comes from the training rows only.
     preprocessor = tabular.TablePreprocessor(args.features, args.drop, args.categorical,
-                                             args.max_levels)
-    X_train = preprocessor.fit_transform(_rows(X, train_rows), dtype=np.float32)
-    X_test = preprocessor._transform(_rows(X, test_rows), np.float32, source)
+                                             args.max_levels)._fit(X, train_rows, 5)
+    inputs = preprocessor._transform(X, np.float32, source)
+    X_train, X_test = inputs[train_rows], inputs[test_rows]
     y_train, y_test = encoder.transform(_rows(y, train_rows)), encoder.transform(_rows(y, test_rows))
     classify = encoder.task_ == "classification"
     loss, n_out, out_activation = _output_layer(args.loss, classify, encoder.n_classes)
@@ -330,7 +330,9 @@ def _train(args: argparse.Namespace) -> int:
         X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, learning_rate=learning_rate,
         validation_split=args.validation_split or 0.0, callbacks=callbacks,
-        metrics=["accuracy"] if classify else ["mae"], verbose=0 if args.quiet else 1,
+        # A metric costs a pass over the data each epoch: only for the progress lines and plots.
+        metrics=None if args.quiet and args.plot is None else ["accuracy" if classify else "mae"],
+        verbose=0 if args.quiet else 1,
     )
     elapsed = time.perf_counter() - start
     if callbacks and stopper.stopped_epoch is not None:

@@ -153,8 +153,11 @@ def _read_csv(pd, path, sep, encoding):
     if duplicated:
         raise ValueError(f"{path}: the header names column(s) {duplicated} more than once.")
     try:
-        table = pd.read_csv(path, sep=sep, encoding=decoding, skipinitialspace=True,
-                            skip_blank_lines=True, index_col=False, low_memory=False)
+        with warnings.catch_warnings():
+            # Mixed types in one column are judged by the preprocessor, which says so itself.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            table = pd.read_csv(path, sep=sep, encoding=decoding, skip_blank_lines=True,
+                                index_col=False)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty; expected a header row and data rows.") from None
     except pd.errors.ParserError as exc:
@@ -164,7 +167,24 @@ def _read_csv(pd, path, sep, encoding):
     if len(table.columns) != len(header):  # a quoted header pandas split differently
         header = [str(c).strip() for c in table.columns]
     table.columns = header
+    # Spaces around a delimiter: numbers parse through them, text is stripped here (cheaper
+    # than the parser's skipinitialspace, which slows every numeric cell).
+    for name in table.columns:
+        column = table[name]
+        if isinstance(column.dtype, pd.StringDtype):
+            table[name] = column.str.strip()
+        elif column.dtype == object:  # text, perhaps mixed with booleans: strip the text only
+            table[name] = column.map(lambda v: v.strip() if isinstance(v, str) else v)
+        else:
+            continue
+        # " True" (a space after the delimiter) is still a boolean once stripped.
+        if set(table[name].dropna().unique()) <= _BOOLEAN_TEXT.keys() and table[name].notna().any():
+            table[name] = table[name].map(_BOOLEAN_TEXT).astype(object)
     return table, header
+
+
+_BOOLEAN_TEXT = {"True": True, "False": False, "true": True, "false": False, "TRUE": True,
+                 "FALSE": False}
 
 
 def _not_text(path, encoding, exc) -> str:
@@ -459,13 +479,19 @@ class TablePreprocessor:
     # ------------------------------------------------------------------------ fitting
     def fit(self, X, y=None) -> TablePreprocessor:
         """Learn each column's kind and statistics from the rows of ``X``; ``y`` is ignored."""
+        return self._fit(X, None, 3)
+
+    def _fit(self, X, rows: np.ndarray | None, stacklevel: int = 2) -> TablePreprocessor:
+        """``fit`` on the rows at the positions ``rows`` of ``X`` (all when None), uncopied."""
         table = _Columns(X, "X")
-        if table.n_rows == 0:
+        if (table.n_rows if rows is None else len(rows)) == 0:
             raise ValueError("X has no rows; expected at least one sample to fit on.")
         chosen = self._chosen(table.names)
         columns, ignored, notes = [], [], []
         for name in chosen:
             values = table[name]
+            if rows is not None:
+                values = values.iloc[rows] if hasattr(values, "iloc") else values[rows]
             kind = "categorical" if name in (self.categorical or ()) else _infer_kind(values, name)
             if _missing_mask(values).all():
                 ignored.append({"name": name, "reason": "no values in the training rows"})
@@ -477,7 +503,7 @@ class TablePreprocessor:
                 column = _fit_numeric(name, kind, values)
             columns.append(column)
         for note in notes:
-            warnings.warn(note, TableNote, stacklevel=2)
+            warnings.warn(note, TableNote, stacklevel=stacklevel)
         if not columns:
             raise ValueError(
                 f"X has no usable feature column (of {_shown(chosen)}); expected at least one "
@@ -567,12 +593,15 @@ class TablePreprocessor:
         if table.n_rows == 0:
             raise ValueError(f"{what} has no rows; expected at least one sample.")
         out = np.empty((table.n_rows, self.n_features_out_), dtype=dtype)
+        done = _numeric_block(columns, table, out)
         start = 0
         for column in columns:
             width = _width(column)
             block = out[:, start : start + width]
             values = table[column["name"]]
-            if column["kind"] == "categorical":
+            if column["name"] in done:
+                pass
+            elif column["kind"] == "categorical":
                 _one_hot(column, values, block)
             else:
                 v = _numbers(values, column["name"], what)
@@ -717,6 +746,50 @@ def _fit_numeric(name, kind: str, values) -> dict:
         "scale": std if std > 0 and math.isfinite(std) else 1.0,
         "missing": int(gaps.sum()),
     }
+
+
+def _numeric_block(columns: list[dict], table: _Columns, out: np.ndarray) -> set:
+    """Encode every numeric column already held as numbers in one pass; return their names.
+
+    One (n, k) array of them all, imputed and standardised at once, then written into ``out``:
+    on a wide numeric table this is several times faster than column by column.
+    """
+    start, picked, where, gap_where = 0, [], [], []
+    for column in columns:
+        if column["kind"] != "categorical":
+            picked.append(column)
+            where.append(start)
+            gap_where.append(start + 1 if column["missing"] else -1)
+        start += _width(column)
+    if len(picked) < 2:
+        return set()
+    names = [c["name"] for c in picked]
+    if table.frame is not None:
+        frame = table.frame[names]
+        if not all(np.dtype(t).kind in "biuf" if isinstance(t, np.dtype) else False for t in frame.dtypes):
+            return set()
+        M = frame.to_numpy(dtype=np.float64, copy=True)
+    else:
+        if table.array.dtype.kind not in "biuf":
+            return set()
+        M = table.array[:, [table.names.index(n) for n in names]].astype(np.float64)
+    if not np.isfinite(M).all():
+        gaps = np.isnan(M)
+        if np.isinf(M).any():
+            return set()  # the column by column path names the cell
+        M[gaps] = np.broadcast_to([c["median"] for c in picked], M.shape)[gaps]
+    else:
+        gaps = None
+    M -= [c["mean"] for c in picked]
+    M /= [c["scale"] for c in picked]
+    if where == list(range(where[0], where[0] + len(where))):
+        out[:, where[0] : where[0] + len(where)] = M
+    else:
+        out[:, where] = M
+    for j, g in enumerate(gap_where):
+        if g >= 0:
+            out[:, g] = gaps[:, j] if gaps is not None else 0
+    return set(names)
 
 
 def _one_hot(column: dict, values, block: np.ndarray) -> None:

@@ -488,7 +488,12 @@ class TablePreprocessor:
             raise ValueError("X has no rows; expected at least one sample to fit on.")
         chosen = self._chosen(table.names)
         columns, ignored, notes = [], [], []
+        fitted = _fit_numeric_block(table, [n for n in chosen if n not in (self.categorical or ())],
+                                    rows)
         for name in chosen:
+            if name in fitted:
+                columns.append(fitted[name])
+                continue
             values = table[name]
             if rows is not None:
                 values = values.iloc[rows] if hasattr(values, "iloc") else values[rows]
@@ -728,6 +733,50 @@ def _width(column: dict) -> int:
     if column["kind"] == "categorical":
         return len(column["levels"]) + (column["other"] is not None) + bool(column["missing"])
     return 1 + bool(column["missing"])
+
+
+def _numeric_dtype(dtype) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+
+
+def _fit_numeric_block(table: _Columns, names: list, rows) -> dict:
+    """``_fit_numeric`` of every plain numeric column (int or float dtype) at once, by name.
+
+    A column without any value is left out, for the column by column path to ignore.
+    """
+    if table.frame is not None:
+        names = [n for n in names if _numeric_dtype(table.frame[n].dtype)]
+        if len(names) < 2:
+            return {}
+        M = table.frame[names].to_numpy(dtype=np.float64)
+    else:
+        if table.array.dtype.kind not in "iuf" or len(names) < 2:
+            return {}
+        M = table.array[:, [table.names.index(n) for n in names]].astype(np.float64)
+    M = M[rows] if rows is not None else np.array(M, copy=True)
+    if np.isinf(M).any():
+        return {}  # the column by column path names the cell
+    gaps = np.isnan(M)
+    n_gaps = gaps.sum(axis=0)
+    fitted = {}
+    with_values = n_gaps < len(M)
+    if not with_values.any():
+        return {}
+    if n_gaps.any():
+        median = np.array([np.median(M[~gaps[:, j], j]) if with_values[j] else 0.0
+                           for j in range(M.shape[1])])
+        M[gaps] = np.broadcast_to(median, M.shape)[gaps]
+    else:
+        median = np.median(M, axis=0)
+    mean, std = M.mean(axis=0), M.std(axis=0)
+    for j, name in enumerate(names):
+        if with_values[j]:
+            fitted[name] = {
+                "name": name, "kind": "numeric", "median": float(median[j]), "mean": float(mean[j]),
+                "scale": float(std[j]) if std[j] > 0 and math.isfinite(std[j]) else 1.0,
+                "missing": int(n_gaps[j]),
+            }
+    return fitted
 
 
 def _fit_numeric(name, kind: str, values) -> dict:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-
-import re
 
 import numpy as np
 import pandas as pd

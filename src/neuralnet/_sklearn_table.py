@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -38,6 +39,4 @@ class TableStep(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "preprocessor_")
-        import numpy as np
-
         return np.asarray(self.preprocessor_.get_feature_names_out(), dtype=object)

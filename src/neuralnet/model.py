@@ -111,7 +111,7 @@ class NeuralNet:
         self.epoch = 0
         self.stop_training = False
         self.history: History | None = None
-        # JSON-able facts saved with the model, e.g. the CLI's feature names and scaling.
+        # JSON-able facts saved with the model, e.g. where its training data came from.
         self.metadata: dict = {}
         # The fitted table preprocessing (neuralnet.tabular), saved with the model: predict,
         # predict_classes and evaluate apply it to a pandas DataFrame of the raw columns.

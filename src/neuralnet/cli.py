@@ -77,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = sub.add_parser(
         "train",
-        help="train a network on a built-in dataset and report loss and accuracy",
-        description="Train a network on a built-in dataset (default: two moons) and report "
-        "the final loss and train/test accuracy.",
+        help="train a network on a built-in dataset or your own table and report its scores",
+        description="Train a network on a built-in dataset (default: two moons) or on a CSV or "
+        "Parquet table (--data, --target), and report the final loss and the train/test scores: "
+        "accuracy and log loss for classes, R^2 and MAE for a regression.",
     )
     train.add_argument("--dataset", choices=list(datasets.DATASETS), default="moons",
                        help="built-in dataset (default: moons, the article's binary problem)")

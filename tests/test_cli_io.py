@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import neuralnet
@@ -62,9 +64,9 @@ def test_train_on_a_csv_saves_a_model_that_remembers_its_columns(trained, binary
     assert f"saved model to  {model_path}" in out
     model = neuralnet.load(model_path)
     assert model.epoch == 40 and model.loss_fn.name == "binary_crossentropy"
-    assert model.metadata["feature_names"] == ["a", "b", "c"]
-    assert model.metadata["target"] == "label"
-    assert len(model.metadata["scaling"]["mean"]) == 3
+    assert model.preprocessor.columns_ == ["a", "b", "c"]
+    assert model.target_encoder.name == "label" and model.target_encoder.classes_ == [0, 1]
+    assert "scaling" not in model.metadata
 
 
 def test_train_on_a_csv_with_a_real_valued_target_is_regression(tmp_path, capsys):
@@ -75,10 +77,11 @@ def test_train_on_a_csv_with_a_real_valued_target_is_regression(tmp_path, capsys
     assert main(["train", "--data", str(tmp_path / "r.csv"), "--target", "price", "--epochs", "60",
                  "--learning-rate", "0.02", "--activation", "relu", "--quiet", "--save", str(tmp_path / "r.npz")]) == 0
     out = capsys.readouterr().out
-    assert "test loss" in out and "accuracy" not in out
+    assert "test R^2" in out and "test MAE" in out and "accuracy" not in out
     model = neuralnet.load(tmp_path / "r.npz")
     assert model.loss_fn.name == "mse" and model.output_activation.name == "linear"
-    assert float(out.split("test loss")[1].split()[0]) < 0.5
+    assert model.target_encoder.task_ == "regression"
+    assert float(out.split("test R^2")[1].split()[0]) > 0.8
 
 
 def test_train_plot_on_a_two_column_regression_csv_draws_its_prediction_surface(tmp_path, capsys):
@@ -107,22 +110,22 @@ def test_train_task_option_overrides_the_guess(tmp_path, capsys):
     assert neuralnet.load(tmp_path / "s.npz").n_outputs == 4  # softmax over labels 0..3
     err = _error(capsys, ["train", "--data", str(tmp_path / "c.csv"), "--target", "x",
                           "--task", "classification"])
-    assert "--task classification needs class labels 0, 1, 2, ... in the target column" in err
+    assert "target 'x' holds numbers such as 0.1 that are not whole; class labels are text" in err
 
 
 def test_train_on_the_builtin_dataset_can_save(tmp_path, capsys):
     assert main(["train", "--epochs", "3", "--quiet", "--save", str(tmp_path / "m.npz")]) == 0
     model = neuralnet.load(tmp_path / "m.npz")
-    assert model.metadata["feature_names"] == ["x0", "x1"] and model.epoch == 3
+    assert model.preprocessor.columns_ == ["x0", "x1"] and model.epoch == 3
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--data", "{csv}"], "--data needs --target COLUMN: the column to predict."),
-        (["--target", "label"], "--target names a column of a CSV file given with --data."),
+        (["--target", "label"], "--target names a column of a table given with --data."),
         (["--data", "{csv}", "--target", "price"],
-         "data.csv has no column(s) 'price'; its columns are: a, label, b, c."),
+         "data.csv has no column 'price' to predict; its columns are: a, label, b, c."),
         (["--data", "{dir}/missing.csv", "--target", "y"], "No such file or directory"),
     ],
 )
@@ -135,12 +138,12 @@ def test_train_errors_are_one_line(binary_csv, capsys, argv, message):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "is empty; expected a header row and numeric rows."),
+        ("", "is empty; expected a header row and data rows."),
+        ("\n\n", "is empty; expected a header row and data rows."),
         ("a,b\n", "has a header but no data rows."),
-        ("a,b\n1,2\n3\n", "data row 2 has 1 values, but the header has 2 columns."),
-        ("a,b\n1,2\n3,abc\n", "data row 2, column 'b' holds 'abc', not a finite number"),
-        ("a,b\n1,\n", "data row 1, column 'b' holds '', not a finite number"),
-        ("a,b\n1,nan\n", "column 'b' holds 'nan', not a finite number"),
+        ("a,b\n1,2\n3,4,5\n", "line 3 has 3 fields, but the header has 2 columns"),
+        ("a,b\n1,\n", "every one of the 1 rows lacks its target 'b'; there is nothing to learn."),
+        ("a,b\n1,2\n3,2\n", "target 'b' holds one class only (2); a classifier needs at least two."),
         ("a,a\n1,2\n", "the header names column(s) ['a'] more than once."),
     ],
 )
@@ -156,12 +159,13 @@ def test_predict_writes_classes_and_probabilities_to_stdout(trained, binary_csv,
     path, X, y = binary_csv
     assert main(["predict", str(model_path), "--input", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "class,probability" and len(lines) == 201
+    assert lines[0] == "label,probability_0,probability_1" and len(lines) == 201
     rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
     model = neuralnet.load(model_path)
-    scaling = model.metadata["scaling"]
-    expected = model.predict((X - scaling["mean"]) / np.asarray(scaling["scale"]))[:, 0]
-    np.testing.assert_allclose(rows[:, 1], expected, rtol=1e-6)
+    expected = model.predict(pd.read_csv(path))[:, 0]
+    # Nine significant digits give every float32 back exactly.
+    np.testing.assert_array_equal(rows[:, 2].astype(np.float32), expected)
+    np.testing.assert_allclose(rows[:, 1], 1 - expected, atol=1e-7)
     np.testing.assert_array_equal(rows[:, 0], (expected >= 0.5).astype(int))
     assert (rows[:, 0] == y).mean() > 0.85
 
@@ -174,7 +178,7 @@ def test_predict_to_a_file_and_without_the_target_column(trained, binary_csv, tm
     assert main(["predict", str(model_path), "--input", str(tmp_path / "new.csv"),
                  "--output", str(out)]) == 0
     assert capsys.readouterr().out == ""
-    assert out.read_text().splitlines()[0] == "class,probability"
+    assert out.read_text().splitlines()[0] == "label,probability_0,probability_1"
     assert len(out.read_text().splitlines()) == 6
 
 
@@ -208,7 +212,7 @@ def test_predict_errors_are_one_line(trained, binary_csv, tmp_path, capsys):
     model_path, _ = trained
     path, _, _ = binary_csv
     _write_csv(tmp_path / "other.csv", ["a", "b"], [[1, 2]])
-    assert "other.csv has no column(s) 'c'; its columns are: a, b." in _error(
+    assert "other.csv has no column(s) 'c', which the model was trained on; its columns are: a, b." in _error(
         capsys, ["predict", str(model_path), "--input", str(tmp_path / "other.csv")])
     (tmp_path / "junk.npz").write_bytes(b"not a model")
     assert "Cannot load" in _error(capsys, ["predict", str(tmp_path / "junk.npz"),
@@ -236,17 +240,18 @@ def test_evaluate_reports_loss_and_accuracy(trained, binary_csv, capsys):
     path, _, _ = binary_csv
     assert main(["evaluate", str(model_path), "--input", str(path), "--target", "label"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("loss") and out[1].startswith("accuracy")
+    assert out[0] == "rows      200"
+    assert out[1].startswith("accuracy") and out[2].startswith("log loss")
     assert float(out[1].split()[1].rstrip("%")) > 85
 
 
 def test_evaluate_errors_are_one_line(trained, binary_csv, tmp_path, capsys):
     model_path, _ = trained
     path, _, _ = binary_csv
-    assert "data.csv has no column(s) 'nope'" in _error(
+    assert "data.csv has no column 'nope' to predict" in _error(
         capsys, ["evaluate", str(model_path), "--input", str(path), "--target", "nope"])
     _write_csv(tmp_path / "labels.csv", ["a", "b", "c", "label"], [[0, 0, 0, 2]])
-    assert "y must hold labels in {0, 1} for binary_crossentropy" in _error(
+    assert "target 'label' holds '2', not a class seen in training; the classes are: 0, 1." in _error(
         capsys, ["evaluate", str(model_path), "--input", str(tmp_path / "labels.csv"),
                  "--target", "label"])
 
@@ -262,7 +267,10 @@ def test_info_prints_the_summary(trained, capsys):
     assert "NeuralNet 3-16-16-1: loss binary_crossentropy, dtype float32" in out
     assert "(4, 16)" in out and "(17, 16)" in out and "(17, 1)" in out and "sigmoid" in out
     assert "Total params: 353" in out
-    assert "epochs trained: 40" in out and "features: a, b, c   target: label" in out
+    assert "epochs trained: 40" in out and "target: label: classification, 2 classes (0, 1)" in out
+    assert "columns: 3, as 3 inputs" in out
+    assert re.search(r"\n  a  numeric, standardised \(mean -?[\d.]+, std [\d.]+\); gaps filled with "
+                     r"the median -?[\d.]+\n", out)
 
 
 def test_info_shows_dropout_layers(tmp_path, capsys):

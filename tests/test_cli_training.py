@@ -77,7 +77,7 @@ def test_train_regression_loss_on_a_csv(tmp_path, capsys):
             "adam", "--learning-rate", "0.01", "--epochs", "5", "--validation-split", "0.25"]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "with adam and huber" in captured.out and "test loss" in captured.out
+    assert "with adam and huber" in captured.out and "test R^2" in captured.out
     lines = _epoch_lines(captured.err)
     assert len(lines) == 5 and all(" - mae: " in ln and " - val_mae: " in ln for ln in lines)
 

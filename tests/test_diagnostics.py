@@ -240,6 +240,23 @@ def test_saturated_units_are_warned_about(act):
     assert history.diagnostics["saturated"][0][0] > 0.9
 
 
+def test_saturation_advice_depends_on_the_scale_of_the_inputs():
+    X, y = _moons(64)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    model = NeuralNet(((2, 8), (8, 1)), activations=["tanh", "linear"], loss="mse", seed=0)
+    weights = model.get_weights()
+    model.set_weights([weights[0] * 100, weights[1]])  # saturated whatever the inputs
+    with pytest.warns(TrainingWarning, match=r"saturated after epoch 1, where the gradient vanishes\. "
+                                             r"The inputs are already on a unit scale: use a smaller "
+                                             r"learning rate \(and, for a regression, standardize the "
+                                             r"targets\)\.") as record:
+        model.fit(X, y * 150.0, epochs=1, verbose=0, learning_rate=1e-6)
+    assert not any("Standardize the inputs" in str(w.message) for w in record)
+    model = NeuralNet(((2, 8), (8, 1)), activations=["tanh", "sigmoid"], seed=0)
+    with pytest.warns(TrainingWarning, match=r"Standardize the inputs or use a smaller learning rate\."):
+        model.fit(X * 1000.0, y, epochs=1, verbose=0)
+
+
 def test_a_learning_rate_too_high_is_warned_about():
     X, y = _moons(400)
     model = NeuralNet(((2, 16), (16, 16), (16, 1)), activations=["tanh", "tanh", "sigmoid"], seed=0)

@@ -129,7 +129,7 @@ def test_cli_search_on_a_csv_regression(tmp_path, capsys):
     ("args", "message"),
     [
         (["--data", "x.csv"], "--data needs --target COLUMN"),
-        (["--target", "y"], "--target names a column of a CSV file given with --data"),
+        (["--target", "y"], "--target names a column of a table given with --data"),
         (["--data", "{missing}"], "No such file"),
     ],
 )

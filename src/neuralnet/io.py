@@ -6,7 +6,8 @@ The file is a plain NumPy archive (``np.savez``, no pickle) holding
                            architecture (``NeuralNet.get_config()``), the optimizer's name,
                            config and scalar state, the epoch count, the random generator's
                            state, user metadata, for every array its shape, dtype and SHA-256
-                           checksum, and the SHA-256 of the header itself (``header_sha256``)
+                           checksum, the SHA-256 of the header itself (``header_sha256``), and the
+                           fitted table preprocessing (``neuralnet.tabular``, plain JSON)
     weights_<k>            array ``k`` of ``NeuralNet.get_weights()``: every layer's arrays in
                            order (its ``params``, then its ``state``), so a dense layer's
                            absorbed ``(n_in + 1, n_out)`` matrix, a normalisation layer's
@@ -70,6 +71,7 @@ FORMAT_NAME = "neuralnet.NeuralNet"
 # 3: the header holds header_sha256, the SHA-256 of the rest of the header.
 # The header may also say where in an epoch training stopped (batch, epoch_rng_state): files
 # without them read as stopped at an epoch's end.
+#    The table preprocessing has its own header key, "preprocessor" (neuralnet.tabular).
 FORMAT_VERSION = 3
 _HEADER = "header"
 _HEADER_DIGEST = "header_sha256"
@@ -185,6 +187,7 @@ def _header(model, arrays: dict[str, np.ndarray]) -> dict:
         "epoch_rng_state": getattr(model, "epoch_rng_state", None),
         "rng_state": model.rng.bit_generator.state,
         "metadata": getattr(model, "metadata", None) or {},
+        "preprocessor": _tabular()._to_header(model),
         "arrays": {name: _describe(a) for name, a in arrays.items()},
     }
     try:
@@ -681,7 +684,18 @@ def load(path: str | os.PathLike) -> NeuralNet:
             f"{_header_digest(header)[:12]}..., recorded {str(header.get(_HEADER_DIGEST))[:12]}"
             "...): the header was edited or damaged."
         )
+    try:
+        model.preprocessor, model.target_encoder = _tabular()._from_header(
+            header.get("preprocessor"), model)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: its table preprocessing is invalid ({exc}).") from None
     return model
+
+
+def _tabular():
+    from neuralnet import tabular
+
+    return tabular
 
 
 # ------------------------------------------------------------- training state

@@ -47,6 +47,11 @@ from neuralnet.training import TrainingDivergedError
 __all__ = ["NeuralNet", "TrainingDivergedError"]
 
 
+def _is_table(X) -> bool:
+    """Whether ``X`` is a pandas DataFrame, checked without importing pandas."""
+    return type(X).__module__.startswith("pandas")
+
+
 def _overflow_checked(method):
     """Run ``method`` with NumPy's overflow warnings off: it checks its results for inf and NaN."""
 
@@ -112,6 +117,10 @@ class NeuralNet:
         self.history: History | None = None
         # JSON-able facts saved with the model, e.g. the CLI's feature names.
         self.metadata: dict = {}
+        # The fitted table preprocessing (neuralnet.tabular), saved with the model: predict,
+        # predict_classes and evaluate apply it to a pandas DataFrame of the raw columns.
+        self.preprocessor = None
+        self.target_encoder = None
         self._predictor = _fastpath.Predictor()
         self._flat_weights: np.ndarray | None = None
         self._flat_grad: np.ndarray | None = None
@@ -680,9 +689,15 @@ class NeuralNet:
         """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time.
 
         Safe to call from many threads at once, and beside a ``fit`` of the same model: it
-        records nothing in the layers. ``verbose`` is accepted for Keras's signature; nothing
-        is printed.
+        records nothing in the layers. With a ``preprocessor``, a pandas DataFrame of the raw
+        columns is encoded first, and a regression's outputs come back in the target's units;
+        an array is the network's inputs. ``verbose`` is accepted for Keras's signature;
+        nothing is printed.
         """
+        if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
+            from neuralnet import tabular
+
+            return tabular.predict_table(self, X, batch_size)
         predictor = self.__dict__.get("_predictor")
         out = predictor.predict(self, X, batch_size) if predictor is not None else None
         if out is not None:
@@ -704,7 +719,14 @@ class NeuralNet:
 
         The threshold is 0.5 for sigmoid outputs and 0 for a hinge loss's margin; it applies to
         a single output and to the several outputs of a binary (multi-label) task.
+
+        With a ``preprocessor``, a pandas DataFrame gives the original labels (the
+        ``target_encoder``'s classes).
         """
+        if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
+            from neuralnet import tabular
+
+            return tabular.predict_table_classes(self, X, batch_size)
         proba = self.predict(X, batch_size)
         if self.is_multilabel_or_binary:
             threshold = self.loss_fn.decision_threshold
@@ -726,7 +748,15 @@ class NeuralNet:
 
     @_overflow_checked
     def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
-        """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
+        """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only).
+
+        With a ``preprocessor``, ``X`` may be a pandas DataFrame of the raw columns and ``y`` the
+        targets in their own labels or units, or the name of ``X``'s target column.
+        """
+        if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
+            from neuralnet import tabular
+
+            return tabular.evaluate_table(self, X, y, batch_size, sample_weight)
         self._check_ready()
         X = self.check_X(X)
         targets = self.check_y(y, len(X))

@@ -1,6 +1,7 @@
 """Hyperparameter grid search for the scikit-learn estimators, on this machine or a Dask cluster.
 
-The search is scikit-learn's ``GridSearchCV`` over ``StandardScaler`` followed by a
+The search is scikit-learn's ``GridSearchCV`` over ``StandardScaler`` (for a pandas DataFrame of
+raw columns: a ``TablePreprocessor``, fitted on each fold's training rows) followed by a
 ``NeuralNetClassifier`` or ``NeuralNetRegressor``. Every fit is seeded (``random_state``) and the
 folds are fixed (``KFold`` / ``StratifiedKFold`` without shuffling), so where the fits run does
 not change the results:
@@ -60,6 +61,7 @@ def grid_search(
     n_jobs: int | None = None,
     scheduler: str | None = None,
     random_state: int = 0,
+    table_options: Mapping | None = None,
     **estimator_params,
 ):
     """Return the fitted ``GridSearchCV`` of a scaled network over ``param_grid``.
@@ -73,6 +75,8 @@ def grid_search(
             where every Dask worker takes part.
         scheduler: a Dask scheduler's address such as ``"tcp://10.0.0.5:8786"``.
         random_state: seeds every network, so the results do not depend on where fits run.
+        table_options: ``TablePreprocessor`` options (``categorical``, ``max_levels``, ...) for
+            a DataFrame ``X``.
         estimator_params: fixed parameters of every candidate, e.g. ``epochs=50``.
 
     A candidate whose fits fail, say a learning rate so high that training diverges, scores
@@ -101,10 +105,15 @@ def grid_search(
             f"param_grid names unknown parameter(s) {unknown} of {estimator_cls.__name__}; "
             f"expected names from: {', '.join(estimator_cls().get_params())}."
         )
-    pipe = Pipeline([
-        ("scale", StandardScaler()),
-        ("net", estimator_cls(random_state=random_state, **estimator_params)),
-    ])
+    from neuralnet.tabular import is_table
+
+    if is_table(X) or table_options is not None:
+        from neuralnet._sklearn_table import TableStep
+
+        first = ("table", TableStep(**dict(table_options or {})))
+    else:
+        first = ("scale", StandardScaler())
+    pipe = Pipeline([first, ("net", estimator_cls(random_state=random_state, **estimator_params))])
     search = sk_model_selection.GridSearchCV(
         pipe,
         {f"net__{name}": list(values) for name, values in param_grid.items()},

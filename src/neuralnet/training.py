@@ -619,9 +619,17 @@ class TrainingMonitor(Callback):
                 self._warn(
                     "saturated",
                     f"{fraction:.0%} of the {name} outputs of layer {l + 1} are saturated after "
-                    f"epoch {epoch + 1}, where the gradient vanishes. Standardize the inputs or use "
-                    "a smaller learning rate.",
+                    f"epoch {epoch + 1}, where the gradient vanishes. " + self._saturation_advice(),
                 )
+
+    def _saturation_advice(self) -> str:
+        # Inputs whose every column has a root mean square of at most 2 (standardised or 0/1
+        # columns) gain nothing from scaling: then the size of the updates is to blame.
+        rms = np.sqrt(np.mean(np.square(self._probe, dtype=np.float64), axis=0))
+        if rms.size and rms.max() <= 2:
+            return ("The inputs are already on a unit scale: use a smaller learning rate (and, for "
+                    "a regression, standardize the targets).")
+        return "Standardize the inputs or use a smaller learning rate."
 
     def _warn(self, kind: str, message: str) -> None:
         if kind not in self._warned:

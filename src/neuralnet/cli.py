@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import sys
 import time
@@ -56,6 +57,8 @@ _positive_int = _argument(int, lambda v: v > 0, "a positive integer")
 _non_negative_int = _argument(int, lambda v: v >= 0, "a non-negative integer")
 _positive_float = _argument(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
 _fraction = _argument(float, lambda v: 0 < v < 1, "a number between 0 and 1")
+_animation_path = _argument(str, lambda v: v.lower().endswith((".gif", ".mp4")),
+                            "a file name ending in .gif or .mp4")
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
@@ -109,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="DIR", default=None,
                        help="write the loss curve (and, for 2-D data, the decision boundary, or "
                        "a regression's prediction surface) as PNGs into DIR (needs matplotlib)")
+    train.add_argument("--animate", metavar="PATH", default=None, type=_animation_path,
+                       help="write an animation of training to PATH: .gif, or .mp4 with ffmpeg; "
+                       "about 100 frames of the loss and the decision boundary, prediction "
+                       "surface or PCA projection (needs matplotlib)")
     train.add_argument("--data", metavar="FILE.csv",
                        help="train on a CSV file (header row, numeric columns) instead of --dataset")
     train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
@@ -278,7 +285,7 @@ def _train(args: argparse.Namespace) -> int:
         "target": args.target or "label",
         "scaling": scaling,
     }
-    callbacks = []
+    callbacks, stopper, animation = [], None, None
     if args.early_stopping is not None:
         if args.validation_split is None:
             raise ValueError(
@@ -288,6 +295,13 @@ def _train(args: argparse.Namespace) -> int:
         stopper = EarlyStopping("val_loss", patience=args.early_stopping,
                                 restore_best_weights=True)
         callbacks.append(stopper)
+    if args.animate is not None:
+        from neuralnet.plot import TrainingAnimation
+
+        # About 100 frames, whatever the number of epochs.
+        animation = TrainingAnimation(X_train, y_train, args.animate,
+                                      every=max(1, math.ceil(args.epochs / 100)))
+        callbacks.append(animation)
     print(
         f"Training {'-'.join(map(str, sizes))} on {source!r} "
         f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs "
@@ -302,7 +316,7 @@ def _train(args: argparse.Namespace) -> int:
         metrics=["accuracy"] if classify else ["mae"], verbose=0 if args.quiet else 1,
     )
     elapsed = time.perf_counter() - start
-    if callbacks and stopper.stopped_epoch is not None:
+    if stopper is not None and stopper.stopped_epoch is not None:
         print(f"early stopping  after epoch {stopper.stopped_epoch + 1}: best val_loss "
               f"{stopper.best:.4f} at epoch {stopper.best_epoch + 1}, its weights kept")
     train, test = model.evaluate(X_train, y_train), model.evaluate(X_test, y_test)
@@ -321,6 +335,8 @@ def _train(args: argparse.Namespace) -> int:
             args.plot, model, history, np.vstack([X_train, X_test]), np.concatenate([y_train, y_test])
         ):
             print(f"wrote           {path}")
+    if animation is not None:
+        print(f"wrote           {args.animate} ({animation.n_frames} frames)")
     if args.save is not None:
         model.save(args.save)
         print(f"saved model to  {args.save}")

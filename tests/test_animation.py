@@ -118,6 +118,20 @@ def test_the_gif_reads_back_frame_for_frame(moons, tmp_path):
     assert anim.frame(-1).shape == (100, 200, 3) and anim.frame(-1).dtype == np.uint8
 
 
+def test_the_gif_reads_back_with_pillows_own_writer_too(moons, tmp_path, monkeypatch):
+    from PIL import GifImagePlugin
+
+    X, y = moons
+    anim = plot.TrainingAnimation(X, y, tmp_path / "a.gif", **SMALL)
+    classifier().fit(X, y, epochs=3, verbose=0, callbacks=[anim])
+    monkeypatch.delattr(GifImagePlugin, "getdata")
+    anim.save(tmp_path / "b.gif")
+    frames, durations = gif_frames(tmp_path / "b.gif")
+    assert durations == [100, 100, 2000]
+    for i, frame in enumerate(frames):
+        np.testing.assert_array_equal(frame, anim.frame(i))
+
+
 def test_the_default_frame_and_a_resumed_run(moons, tmp_path):
     X, y = moons
     model = classifier()
@@ -308,7 +322,7 @@ def test_each_kind_of_network_gets_its_picture(moons, regression_data, tmp_path)
     X, y = moons
     view, _ = view_after(classifier(), X, y, tmp=tmp_path)
     assert (view.kind, view.view_ax.get_title()) == ("boundary", "Decision boundary")
-    assert view.fig._suptitle.get_text().startswith("epoch 3 of 3    loss ")
+    assert view._title.get_text().startswith("epoch 3 of 3    loss ")
     np.testing.assert_array_equal([len(view.loss_ax.lines[0].get_xdata())], [3])
 
     Xr, yr = regression_data

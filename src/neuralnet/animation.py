@@ -16,8 +16,8 @@ Each frame holds, on the left, the training (and validation) loss so far and, on
   once from ``X`` by an SVD), coloured by the network's prediction, misclassified ones crossed.
 
 Frames are kept small: each is rendered once, reduced to 256 colours and stored as its
-zlib-compressed palette indices (some 10 to 40 KB for the default 720 x 320 frame), and the
-GIF is written one frame at a time, so memory stays a few MB for a hundred frames.
+zlib-compressed palette indices (about 20 KB for the default 720 x 320 frame), and the GIF
+is written one frame at a time, so memory stays a few MB for a hundred frames.
 """
 
 from __future__ import annotations
@@ -173,6 +173,11 @@ class _Frames:
         """
         from PIL import GifImagePlugin
 
+        if not hasattr(GifImagePlugin, "getdata"):  # a Pillow without its legacy writers
+            first, *rest = (self.image(i) for i in range(len(durations)))
+            first.save(fp, format="GIF", save_all=True, append_images=rest, loop=0,
+                       duration=durations, disposal=1, optimize=False)
+            return
         for i, duration in enumerate(durations):
             image = self.image(i)
             if i == 0:
@@ -394,7 +399,7 @@ class _View:
         """The artists that change from frame to frame, in the order they are drawn."""
         view = sorted(self.view_ax.collections[:] + self.view_ax.lines[:],
                       key=lambda a: a.get_zorder())
-        return [*self._lines.values(), *view, self.fig._suptitle]
+        return [*self._lines.values(), *view, self._title]
 
     def render(self, epochs, losses, val_losses, first, last, stopped: bool):
         """Draw the current state and return it as an RGB ``PIL.Image``.
@@ -415,7 +420,7 @@ class _View:
         title += f"    loss {losses[-1]:.4g}"
         if val_losses:
             title += f"    val_loss {val_losses[-1]:.4g}"
-        self.fig.suptitle(title, fontsize=11)
+        self._title = self.fig.suptitle(title, fontsize=11)
         canvas = self.fig.canvas
         with warnings.catch_warnings():
             # Early frames may hold no contour level, or nothing positive on a log axis.
@@ -576,9 +581,10 @@ class LivePlot(Callback):
         self.epochs = []
         self._losses: list[float] = []
         self._val_losses: list[float] = []
-        self._first = model.epoch + 1
-        planned = getattr(getattr(model, "history", None), "params", {}).get("epochs")
-        self._last = self._first - 1 + planned if planned else 0
+        # The planned number of epochs, when fit tells (History.params): the loss axis spans
+        # them from the first frame on, and the title says "epoch 5 of 60".
+        self._planned = getattr(getattr(model, "history", None), "params", {}).get("epochs")
+        self._first = self._last = 0  # the run's first and planned last epochs, from 1
         self._seen = 0
         self._handle = None
         self._active = self._wants_frames()
@@ -591,6 +597,10 @@ class LivePlot(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if not self._seen:
+            # Epochs count on from a resumed model's; fit passes their 0-based index.
+            self._first = epoch + 1
+            self._last = epoch + self._planned if self._planned else 0
         self._seen += 1
         self._epoch = epoch + 1
         self._losses.append(float(logs.get("loss", math.nan)))

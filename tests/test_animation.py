@@ -281,7 +281,7 @@ def test_a_network_that_does_not_fit_the_data_is_refused_before_training(moons, 
     X, y = moons
     wide = NeuralNet(((3, 4), (4, 1)), seed=0)
     anim = plot.TrainingAnimation(X, y, tmp_path / "a.gif", **SMALL)
-    with pytest.raises(ValueError, match="X has 2 features, but the network's first layer expects 3"):
+    with pytest.raises(ValueError, match="TrainingAnimation's X has 2 features, but the network's first layer expects 3"):
         wide.fit(np.zeros((5, 3)), np.zeros(5), epochs=1, verbose=0, callbacks=[anim])
     anim = plot.TrainingAnimation(X, y, tmp_path / "a.gif", output=1, **SMALL)
     with pytest.raises(ValueError, match=r"`output`, expected an integer in \[0, 1\). Received: output=1"):

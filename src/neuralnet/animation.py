@@ -480,10 +480,14 @@ def _pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         X = X[np.sort(np.random.default_rng(0).choice(len(X), _PCA_ROWS, replace=False))]
     mean = X.mean(axis=0)
     _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
+    if len(vt) < 2:  # a single sample has one axis at most: the second is left flat
+        vt = np.vstack([vt, np.zeros((2 - len(vt), X.shape[1]))])
+    axes = vt[:2]
     # SVD fixes each axis up to its sign: make the largest loading positive, for a stable picture.
-    signs = np.sign(vt[np.arange(2), np.abs(vt[:2]).argmax(axis=1)])
+    signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
+    signs[signs == 0] = 1.0
     total = float((s**2).sum())
-    return mean, vt[:2] * signs[:, None], float((s[:2] ** 2).sum() / total) if total else 1.0
+    return mean, axes * signs[:, None], float((s[:2] ** 2).sum() / total) if total else 1.0
 
 
 class LivePlot(Callback):
@@ -572,7 +576,7 @@ class LivePlot(Callback):
 
     def on_train_begin(self, logs=None):
         model = self.model
-        check_n_features(self.X, model.n_features)
+        check_n_features(self.X, model.n_features, f"{type(self).__name__}'s X")
         if self.output >= model.n_outputs:
             raise ValueError(
                 f"Received an invalid value for `output`, expected an integer in "

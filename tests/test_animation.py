@@ -116,6 +116,9 @@ def test_the_gif_reads_back_frame_for_frame(moons, tmp_path):
     # The network learns between frames, so the pictures differ.
     assert (frames[0] != frames[-1]).any()
     assert anim.frame(-1).shape == (100, 200, 3) and anim.frame(-1).dtype == np.uint8
+    assert len(anim.frames) == 3
+    np.testing.assert_array_equal(anim.frames[1], frames[1])
+    assert [f.shape for f in anim.frames[1:]] == [(100, 200, 3)] * 2
 
 
 def test_the_gif_reads_back_with_pillows_own_writer_too(moons, tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import warnings
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -129,8 +130,12 @@ def _in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-class _Frames:
-    """Frames of one size, each kept as 256 palette colours and zlib-compressed indices."""
+class _Frames(Sequence):
+    """Frames of one size, each kept as 256 palette colours and zlib-compressed indices.
+
+    As a sequence, ``frames[i]`` is frame ``i`` as an RGB array ``(height, width, 3)``, made
+    when asked for.
+    """
 
     def __init__(self) -> None:
         self._frames: list[tuple[bytes, bytes]] = []  # (compressed indices, RGB palette)
@@ -138,6 +143,14 @@ class _Frames:
 
     def __len__(self) -> int:
         return len(self._frames)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self._frames)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -n <= i < n:
+            raise IndexError(f"frame index {i!r} out of range: this animation has {n} frames.")
+        return np.asarray(self.image(int(i) % n).convert("RGB"))
 
     @property
     def nbytes(self) -> int:
@@ -667,8 +680,8 @@ class TrainingAnimation(LivePlot):
         live: also show the frames in the running notebook, as ``LivePlot`` does.
 
     After training, ``epochs`` lists the epoch of each frame (1-based), ``n_frames`` their
-    number, ``frame(i)`` returns frame ``i`` as an RGB array, and ``save(path)`` writes them
-    again, e.g. in the other format.
+    number, ``frames`` (a sequence) and ``frame(i)`` give them as RGB arrays, ``nbytes`` is the
+    memory they take, and ``save(path)`` writes them again, e.g. in the other format.
     """
 
     _not_a_notebook = (
@@ -714,12 +727,14 @@ class TrainingAnimation(LivePlot):
         """The bytes the frames take in memory (compressed palette indices and palettes)."""
         return self._frames.nbytes
 
+    @property
+    def frames(self) -> Sequence[np.ndarray]:
+        """The frames, a sequence of RGB arrays ``(height, width, 3)``, each decoded when read."""
+        return self._frames
+
     def frame(self, i: int) -> np.ndarray:
         """Return frame ``i`` as an RGB array ``(height, width, 3)`` of ``uint8``."""
-        n = len(self._frames)
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -n <= i < n:
-            raise IndexError(f"frame index {i!r} out of range: this animation has {n} frames.")
-        return np.asarray(self._frames.image(int(i) % n).convert("RGB"))
+        return self._frames[i]
 
     def _wants_frames(self) -> bool:
         self._show_live = self.live and super()._wants_frames()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import sys
 import time
@@ -64,6 +65,8 @@ _fraction = _argument(float, lambda v: 0 < v < 1, "a number between 0 and 1")
 _rate = _argument(float, lambda v: 0 <= v < 1, "a dropout rate in [0, 1)")
 _folds = _argument(int, lambda v: v >= 2, "an integer >= 2")
 _n_jobs = _argument(int, lambda v: v != 0, "a non-zero integer (-1: one process per core)")
+_animation_path = _argument(str, lambda v: v.lower().endswith((".gif", ".mp4")),
+                            "a file name ending in .gif or .mp4")
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
@@ -129,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="DIR", default=None,
                        help="write the loss curve (and, for 2-D data, the decision boundary, or "
                        "a regression's prediction surface) as PNGs into DIR (needs matplotlib)")
+    train.add_argument("--animate", metavar="PATH", default=None, type=_animation_path,
+                       help="write an animation of training to PATH: .gif, or .mp4 with ffmpeg; "
+                       "about 100 frames of the loss and the decision boundary, prediction "
+                       "surface or PCA projection (needs matplotlib)")
     train.add_argument("--data", metavar="TABLE",
                        help="train on a CSV or Parquet table (header row; numbers, text, gaps) "
                        "instead of --dataset")
@@ -410,7 +417,7 @@ def _train(args: argparse.Namespace) -> int:
         model = NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed,
                           l2=l2 or 0.0)
     model.preprocessor, model.target_encoder = preprocessor, encoder
-    callbacks = []
+    callbacks, stopper, animation = [], None, None
     if args.early_stopping is not None:
         if args.validation_split is None:
             raise ValueError(
@@ -420,6 +427,13 @@ def _train(args: argparse.Namespace) -> int:
         stopper = EarlyStopping("val_loss", patience=args.early_stopping,
                                 restore_best_weights=True)
         callbacks.append(stopper)
+    if args.animate is not None:
+        from neuralnet.plot import TrainingAnimation
+
+        # About 100 frames, whatever the number of epochs.
+        animation = TrainingAnimation(X_train, y_train, args.animate,
+                                      every=max(1, math.ceil(args.epochs / 100)))
+        callbacks.append(animation)
     print(
         f"Training {'-'.join(map(str, sizes))} on {source!r} "
         f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs "
@@ -441,7 +455,7 @@ def _train(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else 1,
     )
     elapsed = time.perf_counter() - start
-    if callbacks and stopper.stopped_epoch is not None:
+    if stopper is not None and stopper.stopped_epoch is not None:
         print(f"early stopping  after epoch {stopper.stopped_epoch + 1}: best val_loss "
               f"{stopper.best:.4f} at epoch {stopper.best_epoch + 1}, its weights kept")
     print(f"final loss      {history.history['loss'][-1]:.4f}")
@@ -466,6 +480,8 @@ def _train(args: argparse.Namespace) -> int:
             args.plot, model, history, np.vstack([X_train, X_test]), np.concatenate([y_train, y_test])
         ):
             print(f"wrote           {path}")
+    if animation is not None:
+        print(f"wrote           {args.animate} ({animation.n_frames} frames)")
     if args.save is not None:
         model.save(args.save)
         print(f"saved model to  {args.save}")

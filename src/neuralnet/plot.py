@@ -5,16 +5,25 @@ Every function returns a ``matplotlib.figure.Figure`` and, given ``path``, also 
 PNG. Figures are built with the object API on the Agg canvas, never through ``pyplot``, so they
 render headless (servers, CI) and leave no global state behind. matplotlib is an optional extra:
 ``pip install 'neuralnet[plot]'``.
+
+``TrainingAnimation`` (a GIF or MP4 of training) and ``LivePlot`` (a notebook figure updated as
+the network trains) are callbacks for ``fit``, defined in ``neuralnet.animation``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:  # loaded on first use by __getattr__ below
+    from neuralnet.animation import LivePlot, TrainingAnimation
+
 __all__ = [
+    "LivePlot",
+    "TrainingAnimation",
     "decision_boundary",
     "diagnostics",
     "history",
@@ -96,24 +105,12 @@ def decision_boundary(
     proba = model.predict(np.column_stack([xx.ravel(), yy.ravel()]))
     fig = _figure((6, 5))
     ax = fig.add_subplot()
+    shade = _shade_classes(ax, proba, xx, yy, model.loss_fn.decision_threshold)
     if proba.shape[1] == 1:
-        zz = proba[:, 0].reshape(xx.shape)
         cut = model.loss_fn.decision_threshold
-        if cut is None or cut == 0.5:
-            cut, levels, label = 0.5, np.linspace(0, 1, 11), "P(class 1)"
-        else:  # a margin, class 1 from cut: a colour scale centred there
-            span = max(float(np.abs(zz - cut).max()), 1e-12)
-            levels, label = np.linspace(cut - span, cut + span, 11), f"margin (class 1 from {cut:g})"
-        shade = ax.contourf(xx, yy, zz, levels=levels, cmap="RdBu_r", alpha=0.6)
+        label = "P(class 1)" if cut is None or cut == 0.5 else f"margin (class 1 from {cut:g})"
         fig.colorbar(shade, ax=ax, label=label)
-        ax.contour(xx, yy, zz, levels=[cut], colors="k", linewidths=2)
-    else:
-        zz = proba.argmax(axis=1).reshape(xx.shape)
-        k = proba.shape[1]
-        ax.contourf(xx, yy, zz, levels=np.arange(k + 1) - 0.5, cmap="tab10", alpha=0.35)
-        ax.contour(xx, yy, zz, levels=np.arange(k) + 0.5, colors="k", linewidths=1)
-    cmap = "RdBu_r" if proba.shape[1] == 1 else "tab10"
-    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, edgecolors="k", linewidths=0.5, s=15)
+    _scatter_classes(ax, X, labels, proba.shape[1])
     return _label_plane(ax, path, title or "Decision boundary")
 
 
@@ -163,10 +160,9 @@ def prediction_surface(
     levels = np.linspace(lo, hi, 16) if hi > lo else np.array([lo - 0.5, lo + 0.5])
     fig = _figure((6, 5))
     ax = fig.add_subplot()
-    shade = ax.contourf(xx, yy, zz, levels=levels, cmap="viridis", alpha=0.7)
+    shade = _shade_values(ax, zz, xx, yy, levels)
     fig.colorbar(shade, ax=ax, label="prediction" if n_outputs == 1 else f"output {output}")
-    ax.scatter(X[:, 0], X[:, 1], c=values, cmap="viridis", vmin=levels[0], vmax=levels[-1],
-               edgecolors="k", linewidths=0.5, s=15)
+    _scatter_values(ax, X, values, levels)
     return _label_plane(ax, path, title or "Prediction surface")
 
 
@@ -194,6 +190,64 @@ def _plane(model, X, targets: np.ndarray, resolution, caller: str) -> tuple:
     gy = np.linspace(lo[1] - margin[1], hi[1] + margin[1], resolution)
     xx, yy = np.meshgrid(gx, gy)
     return X, targets, xx, yy
+
+
+def _shade_classes(ax, proba: np.ndarray, xx: np.ndarray, yy: np.ndarray, cut=None):
+    """Shade a classifier's output ``proba`` ``(resolution**2, k)`` over the grid ``xx, yy``.
+
+    One sigmoid output: ``P(class 1)`` in ten bands of 0.1 and its 0.5 contour, the decision
+    boundary; a margin whose class 1 starts at ``cut`` (a hinge loss's 0): a scale centred
+    there and its ``cut`` contour. Several outputs: the arg-max class, with lines between the
+    classes. Returns the shading (a ``ContourSet``, for a colorbar); contours absent from the
+    data are not drawn.
+    """
+    if proba.shape[1] == 1:
+        zz = proba[:, 0].reshape(xx.shape)
+        if cut is None or cut == 0.5:
+            cut, levels = 0.5, np.linspace(0, 1, 11)
+        else:
+            span = max(float(np.abs(zz - cut).max()), 1e-12)
+            levels = np.linspace(cut - span, cut + span, 11)
+        shade = ax.contourf(xx, yy, zz, levels=levels, cmap="RdBu_r", alpha=0.6)
+        if zz.min() < cut < zz.max():
+            ax.contour(xx, yy, zz, levels=[cut], colors="k", linewidths=2)
+        return shade
+    zz = proba.argmax(axis=1).reshape(xx.shape)
+    k = proba.shape[1]
+    # Class i takes tab10's colour i, in the shading and in _scatter_classes alike.
+    shade = ax.contourf(xx, yy, zz, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0,
+                        vmax=max(k - 1, 9), alpha=0.35)
+    if zz.min() < zz.max():
+        ax.contour(xx, yy, zz, levels=np.arange(k) + 0.5, colors="k", linewidths=1)
+    return shade
+
+
+def _scatter_classes(ax, X: np.ndarray, labels: np.ndarray, n_outputs: int, **kwargs):
+    """Draw the points ``X`` ``(n_samples, 2)`` coloured by class, on ``_shade_classes``'s scale.
+
+    ``labels`` are class indices, or for one sigmoid output (``n_outputs == 1``) 0/1 labels or
+    probabilities of class 1.
+    """
+    cmap, top = ("RdBu_r", 1) if n_outputs == 1 else ("tab10", max(n_outputs - 1, 9))
+    style = {"edgecolors": "k", "linewidths": 0.5, "s": 15, **kwargs}
+    return ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, vmin=0, vmax=top, **style)
+
+
+def _shade_values(ax, zz: np.ndarray, xx: np.ndarray, yy: np.ndarray, levels: np.ndarray,
+                  extend: str = "neither"):
+    """Shade the values ``zz`` (shaped like ``xx``) over the grid in the bands ``levels``.
+
+    With ``extend="both"`` values beyond the outer levels take the end colours instead of
+    none, so a scale fixed in advance (an animation's) stays readable.
+    """
+    return ax.contourf(xx, yy, zz, levels=levels, cmap="viridis", alpha=0.7, extend=extend)
+
+
+def _scatter_values(ax, X: np.ndarray, values: np.ndarray, levels: np.ndarray, **kwargs):
+    """Draw the points ``X`` ``(n_samples, 2)`` coloured by ``values``, on ``levels``' scale."""
+    style = {"edgecolors": "k", "linewidths": 0.5, "s": 15, **kwargs}
+    return ax.scatter(X[:, 0], X[:, 1], c=values, cmap="viridis", vmin=levels[0],
+                      vmax=levels[-1], **style)
 
 
 def _label_plane(ax, path, title: str):
@@ -398,3 +452,13 @@ def write_training_plots(
             paths.append(os.path.join(directory, "prediction.png"))
             prediction_surface(model, X, y, path=paths[1])
     return paths
+
+
+def __getattr__(name: str):
+    # The animations live in neuralnet.animation, which draws with this module's helpers and
+    # so imports it: they are loaded on first use.
+    if name in ("LivePlot", "TrainingAnimation"):
+        from neuralnet import animation
+
+        return getattr(animation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

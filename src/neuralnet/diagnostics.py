@@ -367,6 +367,8 @@ class TrainingMonitor(Callback):
         self.history = history
         step = max(1, len(X) // _PROBE_ROWS)
         self._probe = X[::step][:_PROBE_ROWS]
+        if not isinstance(self._probe, np.ndarray):  # scipy.sparse X: densify the probe rows only
+            self._probe = self._probe.toarray()
         self._n_train = len(X)
         self._last_loss: float | None = None
         self._probe_views: tuple | None = None

@@ -35,6 +35,7 @@ from neuralnet._validation import (
     check_n_features,
     check_positive_int,
     check_same_length,
+    is_sparse,
 )
 from neuralnet.callbacks import Callback, History
 from neuralnet.layers import (
@@ -384,7 +385,14 @@ class NeuralNet:
         return text
 
     # ------------------------------------------------------------- propagation
-    def _check_X(self, X, name: str = "X") -> np.ndarray:
+    def _check_X(self, X, name: str = "X", sparse_ok: bool = False) -> np.ndarray:
+        if sparse_ok and is_sparse(X):
+            # scipy.sparse X stays sparse (CSR); the batch loops densify one batch at a time.
+            from neuralnet._sparse import as_csr_rows
+
+            X = as_csr_rows(X, name, self.dtype)
+            check_n_features(X, self.n_features, name)
+            return X
         X = as_float_array(X, name, self.dtype, ndim=(1, 2))
         if X.ndim == 1:
             # One sample of n_features values (the article's single-observation call).
@@ -503,12 +511,14 @@ class NeuralNet:
         if out is not None:
             return out
         self._check_ready()
-        X = self._check_X(X)
+        X = self._check_X(X, sparse_ok=True)
         batch_size = check_positive_int(batch_size, "batch_size")
         out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+        sparse = is_sparse(X)
         for start in range(0, len(X), batch_size):
             stop = start + batch_size
-            out[start:stop] = self._forward(X[start:stop])
+            x = X[start:stop].toarray() if sparse else X[start:stop]  # sparse: this batch only
+            out[start:stop] = self._forward(x)
         self._check_finite(out, "outputs", X)
         return out
 
@@ -611,7 +621,7 @@ class NeuralNet:
     def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
         """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
         self._check_ready()
-        X = self._check_X(X)
+        X = self._check_X(X, sparse_ok=True)
         targets = self._check_y(y, len(X))
         sample_weight = self._check_sample_weight(sample_weight, len(X))
         logs = self._evaluate(X, targets, batch_size, sample_weight, self._metric_fns(None))
@@ -642,9 +652,11 @@ class NeuralNet:
         """Return the outputs and the output layer's pre-activations, from one pass in batches."""
         outputs = np.empty((len(X), self.n_outputs), dtype=self.dtype)
         logits = np.empty_like(outputs)
+        sparse = is_sparse(X)
         for start in range(0, len(X), batch_size):
             stop = start + batch_size
-            outputs[start:stop] = self._forward(X[start:stop])
+            x = X[start:stop].toarray() if sparse else X[start:stop]  # sparse: this batch only
+            outputs[start:stop] = self._forward(x)
             logits[start:stop] = self._dense[-1]._z
         return outputs, logits
 
@@ -692,6 +704,8 @@ class NeuralNet:
                 0.1 for plain SGD and the optimizer's own default otherwise.
             optimizer: ``"sgd"`` (default), ``"adam"``, ``"adamw"``, ``"rmsprop"``,
                 ``"adagrad"`` or an ``Optimizer``; the previous one is kept across calls.
+                ``"lbfgs"``: full-batch L-BFGS through scipy (``neuralnet.lbfgs``), up to
+                ``epochs`` iterations; batch_size and shuffle do not apply.
             validation_data: ``(X_val, y_val)`` evaluated after each epoch (``val_*`` logs).
             validation_split: fraction of the *last* samples held out for validation.
             metrics: names such as ``"accuracy"``, logged for the training (and validation)
@@ -699,10 +713,19 @@ class NeuralNet:
             sample_weight, class_weight: per-sample weights, or weights per class label.
             clipnorm, clipvalue: clip the gradient by global norm, or each entry by value.
         """
+        if isinstance(optimizer, str) and optimizer.lower() == "lbfgs":
+            from neuralnet.lbfgs import _fit_from_network_fit  # scipy's L-BFGS: its own loop
+
+            return _fit_from_network_fit(
+                self, X, y, epochs=epochs, learning_rate=learning_rate, verbose=verbose,
+                validation_data=validation_data, validation_split=validation_split,
+                callbacks=callbacks, metrics=metrics, sample_weight=sample_weight,
+                class_weight=class_weight, clipnorm=clipnorm, clipvalue=clipvalue,
+            )
         self._check_ready()
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
-        X = self._check_X(X)
+        X = self._check_X(X, sparse_ok=True)
         y = self._check_y(y, len(X))
         sample_weight = self._check_sample_weight(sample_weight, len(X))
         sample_weight = self._apply_class_weight(class_weight, y, sample_weight)
@@ -731,7 +754,7 @@ class NeuralNet:
                     "validation_data must be a pair (X_val, y_val); "
                     f"received {type(validation_data).__name__}."
                 )
-            X_val = self._check_X(validation_data[0], "validation_data[0]")
+            X_val = self._check_X(validation_data[0], "validation_data[0]", sparse_ok=True)
             y_val = self._check_y(validation_data[1], len(X_val))
         for name, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
             if value is not None and not (isinstance(value, (int, float)) and value > 0):
@@ -783,7 +806,8 @@ class NeuralNet:
         order = np.arange(n)
         train_step = self._train_step_for(batch_size, sample_weight)
         # Full-batch training in a fixed order needs no gathering: every batch is (X, y).
-        whole_data = not shuffle and batch_size >= n
+        sparse = is_sparse(X)
+        whole_data = not shuffle and batch_size >= n and not sparse
         self.stop_training = False
         self.history = history
         for cb in callbacks:
@@ -818,7 +842,10 @@ class NeuralNet:
                     # The methods skip np.take's Python wrapper; mode="clip" (the indices are
                     # always in range) lets take write straight into the buffer, where the
                     # default mode="raise" gathers into a temporary and copies it: half the time.
-                    X.take(idx, axis=0, out=xb, mode="clip")
+                    if sparse:  # scipy.sparse X: only this batch's rows, densified into xb
+                        X[idx].toarray(out=xb)
+                    else:
+                        X.take(idx, axis=0, out=xb, mode="clip")
                     y.take(idx, axis=0, out=tb, mode="clip")
                     wb = sample_weight[idx] if sample_weight is not None else None
                 batch_loss = train_step(xb, tb, wb)  # forward, loss, and backward if finite

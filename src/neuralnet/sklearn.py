@@ -15,18 +15,22 @@ is ``model_``.
     binary                    1 sigmoid unit       binary_crossentropy         1
     multi-class               k softmax units      categorical_crossentropy    1
     multi-label (0/1 matrix)  k sigmoid units      binary_crossentropy         1 / k
-    regression                k linear units       mse                         2
+    regression                k linear units       mse                         2 / k
     Poisson regression        k exp units          half Poisson deviance       1 / k
 
 The objective. scikit-learn minimises, per batch of ``m`` samples (``m`` the sum of their
 weights with ``sample_weight``), ``data_loss + alpha / (2 m) * sum ||W||^2`` (biases not
-penalised), its data loss summing the cross-entropy over sigmoid outputs and taking half the
-mean squared error. ``NeuralNet`` averages over outputs and takes the full mean squared error,
-so its loss is ``c`` times scikit-learn's, and the estimators set every layer's
+penalised), its data loss summing the cross-entropy (or the Poisson deviance) over the outputs
+and taking half the squared error. ``NeuralNet`` averages over outputs and takes the full
+squared error, so its loss is ``c`` times scikit-learn's, and the estimators set every layer's
 ``l2 = c * alpha / m``: each batch's objective is then ``c`` times scikit-learn's, the same
 minimiser. ``loss_``, ``loss_curve_`` and ``best_loss_`` are reported on scikit-learn's scale
 (the network's loss divided by ``c``), and L-BFGS minimises scikit-learn's scale, so that
-``tol`` means what it means there.
+``tol`` means what it means there. One exception: for several regression targets,
+scikit-learn's gradient is that of the squared error summed over the targets, while its
+``loss_`` averages them (a factor ``k`` apart); the estimators follow the gradient, so the
+steps are MLPRegressor's, and report the objective that gradient belongs to (``k`` times the
+MLP's data term in ``loss_``); L-BFGS then minimises that consistent objective.
 
 The solvers. ``'sgd'`` is ``NeuralNet``'s SGD optimizer, whose update (torch's
 ``b <- momentum b + g``, ``p <- p - lr b``, Nesterov ``p <- p - lr (g + momentum b)``) is
@@ -1245,9 +1249,10 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         return "linear", "mse"
 
     def _loss_scale(self) -> float:
-        # squared_error: scikit-learn's is half the mean squared error; poisson: it sums the
-        # k outputs' deviances where NeuralNet's loss averages them.
-        return 2.0 if self.loss != "poisson" else 1.0 / self.n_outputs_
+        # NeuralNet's losses average over the k outputs; scikit-learn's gradients sum over them
+        # (deltas a - y), with half the squared error.
+        k = self.n_outputs_
+        return 2.0 / k if self.loss != "poisson" else 1.0 / k
 
     def _validate_targets(self, y, X, first_pass: bool, incremental: bool):
         y = self._validate_y_array(y, X, numeric=True)

@@ -435,7 +435,7 @@ class _BaseNeuralNet(BaseEstimator):
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going to be "
                 "clipped",
-                stacklevel=4,
+                stacklevel=5,
             )
         return min(int(self.batch_size), n_samples)
 
@@ -826,7 +826,7 @@ class _BaseNeuralNet(BaseEstimator):
         except ValueError as exc:  # the data overflow the network at the first step
             raise ValueError(f"{_NON_FINITE} {exc}") from exc
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn("Training interrupted by user.", stacklevel=4)
         if validation is not None and getattr(self, "_best_weights", None) is not None:
             model.set_weights(self._best_weights)  # the best epoch on the validation set
         if not incremental and not recorder.stopped and self.n_iter_ == max_iter:
@@ -834,7 +834,7 @@ class _BaseNeuralNet(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _diverged(self, exc: TrainingDivergedError, validation) -> None:
@@ -848,7 +848,7 @@ class _BaseNeuralNet(BaseEstimator):
         warnings.warn(
             f"{exc} The weights of the best epoch on the validation set are kept.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def _update_no_improvement_count(self, validation) -> None:
@@ -939,7 +939,7 @@ class _BaseNeuralNet(BaseEstimator):
                 f"iterations (max_iter={max_iter}) or max_fun={self.max_fun}, or scale the data "
                 "(e.g. with sklearn.preprocessing.StandardScaler).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     # --------------------------------------------------------------- prediction

@@ -363,14 +363,14 @@ class _BaseNeuralNet(BaseEstimator):
         if self.solver not in _SOLVERS:
             raise _invalid("solver", "'lbfgs', 'sgd' or 'adam'", self.solver)
         solver = self._solver()
-        if self.optimizer is not None and solver != "lbfgs" or self.solver == "lbfgs":
-            if self.optimizer is not None and self.solver == "lbfgs":
-                raise ValueError(
-                    f"solver='lbfgs' takes no optimizer; received optimizer={self.optimizer!r}. "
-                    "Leave optimizer=None, or use solver='adam' or 'sgd' with it."
-                )
-            if self.optimizer is not None and not isinstance(self.optimizer, _optimizers.Optimizer):
+        if self.optimizer is not None and solver != "lbfgs":  # optimizer="lbfgs" names the solver
+            if not isinstance(self.optimizer, _optimizers.Optimizer):
                 _optimizers.get(self.optimizer)  # an unknown name fails here, naming the known
+        elif self.optimizer is not None and self.solver == "lbfgs":
+            raise ValueError(
+                f"solver='lbfgs' takes no optimizer; received optimizer={self.optimizer!r}. "
+                "Leave optimizer=None, or use solver='adam' or 'sgd' with it."
+            )
         if solver == "lbfgs" and any(self._dropout_rates()):
             raise ValueError(
                 "solver='lbfgs' needs a deterministic objective, so it takes no dropout; "
@@ -666,7 +666,7 @@ class _BaseNeuralNet(BaseEstimator):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+    def _fit(self, X, y, sample_weight, incremental: bool):
         self._check_params()
         solver = self._solver()
         if incremental and self.early_stopping:
@@ -674,9 +674,8 @@ class _BaseNeuralNet(BaseEstimator):
         # scikit-learn's rule: start afresh unless the weights exist and are to be continued.
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X = self._validate_X(X, reset=first_pass)
-        n = X.shape[0]
         targets, y_out = self._validate_targets(y, X, first_pass, incremental)
-        sample_weight = self._check_sample_weight(sample_weight, n)
+        sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
 
         self.n_outputs_ = targets.shape[1]

@@ -32,7 +32,7 @@ def main(argv=None) -> dict:
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
     pipeline = make_pipeline(
         StandardScaler(),
-        NeuralNetClassifier(hidden_layer_sizes=(16,), epochs=epochs, learning_rate=1e-2,
+        NeuralNetClassifier(hidden_layer_sizes=(16,), max_iter=epochs, learning_rate_init=1e-2,
                             random_state=0),
     )
     scores = cross_val_score(pipeline, X_train, y_train, cv=3)

@@ -314,6 +314,25 @@ def test_get_by_name_and_config():
     assert "momentum=0.9" in repr(opt)
 
 
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_epsilon_hat_adds_epsilon_before_the_bias_correction(cls):
+    # Kingma and Ba's efficient form: p <- p - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps).
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=5)
+    opt = cls(0.1, beta_1=0.8, beta_2=0.9, epsilon=0.01, weight_decay=0.0, epsilon_hat=True)
+    m = v = np.zeros(5)
+    expected = p.copy()
+    for t in (1, 2, 3):
+        g = rng.normal(size=5) * 0.01
+        opt.step([p], [g])
+        m, v = 0.8 * m + 0.2 * g, 0.9 * v + 0.1 * g * g
+        expected -= 0.1 * np.sqrt(1 - 0.9**t) / (1 - 0.8**t) * m / (np.sqrt(v) + 0.01)
+    np.testing.assert_allclose(p, expected, rtol=1e-12)
+    again = optimizers.get(opt.get_config())  # a saved model rebuilds it
+    assert type(again) is cls and again.epsilon_hat and again.get_config() == opt.get_config()
+    assert not cls().epsilon_hat  # torch's form by default
+
+
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [

@@ -36,6 +36,11 @@ def as_numeric_array(X, name: str) -> np.ndarray:
     return arr
 
 
+def is_sparse(X) -> bool:
+    """Whether ``X`` is a scipy.sparse matrix or array, answered without importing scipy."""
+    return any(cls.__module__.startswith("scipy.sparse") for cls in type(X).__mro__)
+
+
 def all_finite(a: np.ndarray) -> bool:
     """Whether every element of ``a`` is finite (True for an empty array).
 

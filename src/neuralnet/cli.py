@@ -391,6 +391,10 @@ def _train(args: argparse.Namespace) -> int:
     y_train, y_test = encoder.transform(_rows(y, train_rows)), encoder.transform(_rows(y, test_rows))
     classify = encoder.task_ == "classification"
     loss, n_out, out_activation = _output_layer(args.loss, classify, encoder.n_classes)
+    if not classify and out_activation != "linear":
+        # A positive output (poisson's exponential) models the target as it is: no standardising.
+        encoder.mean_, encoder.scale_ = 0.0, 1.0
+        y_train, y_test = encoder.transform(_rows(y, train_rows)), encoder.transform(_rows(y, test_rows))
     sizes = (X_train.shape[1], *args.hidden, n_out)
     _check_memory(sizes, args.optimizer)
     shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))

@@ -54,6 +54,7 @@ __all__ = [
     "Hinge",
     "SquaredHinge",
     "Poisson",
+    "HalfPoissonDeviance",
     "binary_crossentropy",
     "categorical_crossentropy",
     "mse",
@@ -356,6 +357,40 @@ class Huber(Loss):
         return {"name": self.name, "delta": self.delta}
 
 
+class HalfPoissonDeviance(Loss):
+    """Half the Poisson deviance, averaged over every element (scikit-learn's ``loss='poisson'``).
+
+        l_i = mean_j [y_ij log(y_ij / a_ij) - y_ij + a_ij]       (0 log 0 = 0)
+
+    With the exponential output ``a = exp(z)``, ``dl_i/dz_ij = (a_ij - y_ij) / k``: the fused
+    delta with ``c = 1/k``. scikit-learn sums over the ``k`` outputs instead of averaging.
+    ``poisson`` (Keras's ``a - y log(a + 1e-7)``) differs from it by terms without the weights.
+    """
+
+    name = "half_poisson"
+    task = "regression"
+    canonical_activation = "exponential"
+    output_activation = "exponential"
+    _fused_scale = staticmethod(lambda k: 1.0 / k)
+
+    def per_sample(self, y, a, z=None):
+        log_a = z if z is not None else np.log(np.maximum(a, np.finfo(a.dtype).tiny))
+        positive = y > 0
+        y_log_y = np.where(positive, y * np.log(np.where(positive, y, 1)), 0)
+        return (y_log_y - y * log_a - y + a).mean(axis=1)
+
+    def gradient(self, y, a):
+        return (1.0 - y / np.maximum(a, np.finfo(a.dtype).tiny)) / a.shape[1]
+
+    def prepare_targets(self, y, output_shape):
+        y = super().prepare_targets(y, output_shape)
+        if y.size and (y < 0).any():
+            raise ValueError(
+                f"loss='poisson' needs targets y >= 0; received values down to {y.min():g}."
+            )
+        return y
+
+
 # Each built-in loss and the built-in output activation whose derivative cancels against it.
 _FUSED_PAIRS: dict[type, type] = {}
 
@@ -512,7 +547,7 @@ class Poisson(Loss):
 LOSSES: dict[str, type[Loss]] = {
     cls.name: cls
     for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, Huber,
-                KLDivergence, Hinge, SquaredHinge, Poisson)
+                KLDivergence, Hinge, SquaredHinge, Poisson, HalfPoissonDeviance)
 }
 _ALIASES = {
     "bce": "binary_crossentropy",
@@ -533,6 +568,7 @@ _FUSED_PAIRS.update({
     CategoricalCrossentropy: _act.Softmax,
     MeanSquaredError: _act.Linear,
     KLDivergence: _act.Softmax,
+    HalfPoissonDeviance: _act.Exponential,
 })
 
 

@@ -39,6 +39,7 @@ from neuralnet._validation import (
     check_same_length,
     check_shape,
     invalid_value,
+    is_sparse,
 )
 from neuralnet.callbacks import Callback, History
 from neuralnet.layers import FullyConnectedLayer, Layer, LayerChain
@@ -532,8 +533,18 @@ class NeuralNet:
         return text
 
     # ------------------------------------------------------------- propagation
-    def check_X(self, X, name: str = "X") -> np.ndarray:
-        """Return ``X`` as a finite ``(n_samples, n_features)`` array of the network's dtype."""
+    def check_X(self, X, name: str = "X", sparse_ok: bool = False) -> np.ndarray:
+        """Return ``X`` as a finite ``(n_samples, n_features)`` array of the network's dtype.
+
+        With ``sparse_ok``, a scipy.sparse ``X`` stays sparse (CSR, ``neuralnet._sparse``): the
+        batch loops densify one batch at a time.
+        """
+        if sparse_ok and is_sparse(X):
+            from neuralnet._sparse import as_csr_rows
+
+            X = as_csr_rows(X, name, self.dtype)
+            check_n_features(X, self.n_features, name)
+            return X
         X = as_float_array(X, name, self.dtype, ndim=(1, 2))
         if X.ndim == 1:
             # One sample of n_features values (the article's single-observation call).
@@ -705,12 +716,9 @@ class NeuralNet:
         if verbose not in (0, 1, 2, "auto"):
             raise invalid_value("verbose", "0, 1, 2 or 'auto'", verbose)
         self._check_ready()
-        X = self.check_X(X)
+        X = self.check_X(X, sparse_ok=True)
         batch_size = check_positive_int(batch_size, "batch_size")
-        out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
-        for start in range(0, len(X), batch_size):
-            stop = start + batch_size
-            out[start:stop] = self._infer(X[start:stop])
+        out, _ = self._outputs_and_logits(X, batch_size, logits=False)
         self._check_finite(out, "outputs", X)
         return out
 
@@ -758,7 +766,7 @@ class NeuralNet:
 
             return tabular.evaluate_table(self, X, y, batch_size, sample_weight)
         self._check_ready()
-        X = self.check_X(X)
+        X = self.check_X(X, sparse_ok=True)
         targets = self.check_y(y, len(X))
         sample_weight = self.check_sample_weight(sample_weight, len(X))
         logs = self.evaluate_prepared(X, targets, batch_size, sample_weight, self.metric_fns(None))
@@ -782,26 +790,33 @@ class NeuralNet:
         The logits are ``None`` when the loss does not fuse with the output activation.
         """
         self._check_ready()
-        return self._outputs_and_logits(self.check_X(X), check_positive_int(batch_size, "batch_size"))
+        return self._outputs_and_logits(self.check_X(X, sparse_ok=True),
+                                        check_positive_int(batch_size, "batch_size"))
 
-    def _outputs_and_logits(self, X, batch_size) -> tuple[np.ndarray, np.ndarray | None]:
+    def _outputs_and_logits(self, X, batch_size, logits: bool = True):
+        """The outputs and (for a fused, non-linear output layer, when asked) its logits.
+
+        ``batch_size`` rows at a time, through ``Layer.infer``: nothing recorded (thread-safe);
+        a scipy.sparse ``X`` is densified one batch at a time.
+        """
+        sparse = is_sparse(X)
         head = self.fused_output_layer
-        if head is None or isinstance(head.activation, _activations.Linear):
-            out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
-            for start in range(0, len(X), batch_size):
-                out[start : start + batch_size] = self._infer(X[start : start + batch_size])
-            return out, None
+        if not logits or head is None or isinstance(head.activation, _activations.Linear):
+            head = None
         outputs = np.empty((len(X), self.n_outputs), dtype=self.dtype)
-        logits = np.empty_like(outputs)
-        below = list(self.layers)[:-1]
+        z = np.empty_like(outputs) if head is not None else None
+        below = list(self.layers)[:-1] if head is not None else list(self.layers)
         for start in range(0, len(X), batch_size):
             stop = start + batch_size
-            x = X[start:stop]
+            x = X[start:stop].toarray() if sparse else X[start:stop]
             for layer in below:
                 x = layer.infer(x)
-            head.affine(x, out=logits[start:stop])
-            head.activation.forward(logits[start:stop], out=outputs[start:stop])
-        return outputs, logits
+            if head is None:
+                outputs[start:stop] = x
+            else:
+                head.affine(x, out=z[start:stop])
+                head.activation.forward(z[start:stop], out=outputs[start:stop])
+        return outputs, z
 
     def metric_fns(self, metrics) -> dict:
         """Return ``{name: fn(y_true, y_pred)}`` for ``metrics`` (accuracy by default for a classifier)."""
@@ -851,6 +866,8 @@ class NeuralNet:
                 0.1 for plain SGD and the optimizer's own default otherwise.
             optimizer: ``"sgd"`` (default), ``"adam"``, ``"adamw"``, ``"rmsprop"``,
                 ``"adagrad"`` or an ``Optimizer``; the previous one is kept across calls.
+                ``"lbfgs"``: full-batch L-BFGS through scipy (``neuralnet.lbfgs``), up to
+                ``epochs`` iterations; batch_size and shuffle do not apply.
             validation_data: ``(X_val, y_val)`` evaluated after each epoch (``val_*`` logs).
             validation_split: fraction of the *last* samples held out for validation.
             metrics: names such as ``"accuracy"``, logged for the training (and validation)
@@ -858,6 +875,15 @@ class NeuralNet:
             sample_weight, class_weight: per-sample weights, or weights per class label.
             clipnorm, clipvalue: clip the gradient by global norm, or each entry by value.
         """
+        if isinstance(optimizer, str) and optimizer.lower() == "lbfgs":
+            from neuralnet.lbfgs import _fit_from_network_fit  # scipy's L-BFGS: its own loop
+
+            return _fit_from_network_fit(
+                self, X, y, epochs=epochs, learning_rate=learning_rate, verbose=verbose,
+                validation_data=validation_data, validation_split=validation_split,
+                callbacks=callbacks, metrics=metrics, sample_weight=sample_weight,
+                class_weight=class_weight, clipnorm=clipnorm, clipvalue=clipvalue,
+            )
         from neuralnet import training
 
         return training.fit(

@@ -141,6 +141,11 @@ class Adam(Optimizer):
         v <- beta_2 v + (1 - beta_2) g^2           (v_max <- max(v_max, v) with AMSGrad)
         p <- p - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + epsilon)
 
+    ``epsilon_hat=True`` adds ``epsilon`` to ``sqrt(v)`` before the bias correction instead, the
+    paper's efficient form (its epsilon-hat, as Keras and scikit-learn's ``solver="adam"``):
+
+        p <- p - lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
+
     The state keeps the moments as plain exponential sums, ``m_sum = beta_1 m_sum + g`` and
     ``v_sum = beta_2 v_sum + g^2``, so that ``m = (1 - beta_1) m_sum`` and
     ``v = (1 - beta_2) v_sum``; the constant factors move into the step's scalars. Each sum
@@ -159,12 +164,14 @@ class Adam(Optimizer):
         epsilon: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        epsilon_hat: bool = False,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
         self.beta_1 = _check_number(beta_1, "beta_1", high=1.0)
         self.beta_2 = _check_number(beta_2, "beta_2", high=1.0)
         self.epsilon = _check_number(epsilon, "epsilon")
         self.amsgrad = bool(amsgrad)
+        self.epsilon_hat = bool(epsilon_hat)
 
     def _update(self, p, g, state):
         # Every step is in place: one scratch array per parameter holds the intermediates
@@ -192,10 +199,10 @@ class Adam(Optimizer):
         # With m = (1 - b1) m_sum and v = (1 - b2) v_sum, torch's update is
         #   p <- p - step_size * m_sum / (sqrt(v_sum) + eps_sum),  where
         #   step_size = lr (1 - b1) sqrt(1 - b2^t) / ((1 - b1^t) sqrt(1 - b2)),
-        #   eps_sum   = epsilon sqrt(1 - b2^t) / sqrt(1 - b2).
+        #   eps_sum   = epsilon sqrt(1 - b2^t) / sqrt(1 - b2)   (epsilon_hat: epsilon / sqrt(1 - b2)).
         root_bias2 = math.sqrt((1.0 - b2**t) / (1.0 - b2))
         np.sqrt(v_sum, out=s)
-        s += self.epsilon * root_bias2
+        s += self.epsilon / math.sqrt(1.0 - b2) if self.epsilon_hat else self.epsilon * root_bias2
         np.divide(m_sum, s, out=s)
         s *= self.learning_rate * (1.0 - b1) * root_bias2 / (1.0 - b1**t)
         p -= s
@@ -218,8 +225,9 @@ class AdamW(Adam):
         epsilon: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        epsilon_hat: bool = False,
     ) -> None:
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad, epsilon_hat)
 
 
 class RMSprop(Optimizer):

@@ -39,6 +39,7 @@ from neuralnet._validation import (
     check_number,
     check_positive_int,
     invalid_value,
+    is_sparse,
 )
 from neuralnet.callbacks import Callback, History
 
@@ -107,7 +108,7 @@ def prepare_data(model, X, y, sample_weight=None, class_weight=None, validation_
         X_arr = np.asarray(X) if not hasattr(X, "shape") else X
         if getattr(X_arr, "ndim", 0) == 2:
             model.build(int(X_arr.shape[1]))
-    X = model.check_X(X)
+    X = model.check_X(X, sparse_ok=True)
     y = model.check_y(y, len(X))
     sample_weight = model.check_sample_weight(sample_weight, len(X))
     sample_weight = apply_class_weight(class_weight, y, sample_weight, model.loss_fn)
@@ -133,7 +134,7 @@ def prepare_data(model, X, y, sample_weight=None, class_weight=None, validation_
                 "validation_data must be a pair (X_val, y_val); "
                 f"received {type(validation_data).__name__}."
             )
-        X_val = model.check_X(validation_data[0], "validation_data[0]")
+        X_val = model.check_X(validation_data[0], "validation_data[0]", sparse_ok=True)
         y_val = model.check_y(validation_data[1], len(X_val))
     return X, y, sample_weight, X_val, y_val
 
@@ -156,8 +157,10 @@ class BatchIterator:
         self.batch_size = min(batch_size, self.n)
         self.shuffle = shuffle
         self.rng = rng
-        # A full batch's gradient does not depend on the order of its rows: no shuffling.
-        self.whole_data = self.batch_size >= self.n
+        # A full batch's gradient does not depend on the order of its rows: no shuffling. A
+        # scipy.sparse X is gathered (densified) batch by batch, a full one too.
+        self.sparse = is_sparse(X)
+        self.whole_data = self.batch_size >= self.n and not self.sparse
         self.n_batches = -(-self.n // self.batch_size)
         if not self.whole_data:
             self._xb = np.empty((self.batch_size, X.shape[1]), dtype=X.dtype)
@@ -169,9 +172,12 @@ class BatchIterator:
 
     def order(self, epoch_state: dict | None = None) -> np.ndarray | None:
         """Draw this epoch's order (``None``: the data's own); from ``epoch_state`` if given."""
-        if self.whole_data or not self.shuffle:
+        if (self.whole_data or not self.shuffle) and not self.sparse:
             self.epoch_state = None
             return None
+        if not self.shuffle:
+            self.epoch_state = None
+            return np.arange(self.n)
         if epoch_state is not None:
             replay = np.random.default_rng()
             replay.bit_generator.state = epoch_state
@@ -196,7 +202,10 @@ class BatchIterator:
         # The methods skip np.take's Python wrapper; mode="clip" (the indices are always in
         # range) lets take write straight into the buffer, where the default mode="raise"
         # gathers into a temporary and copies it: half the time.
-        self.X.take(idx, axis=0, out=xb, mode="clip")
+        if self.sparse:  # only this batch's rows, densified into the buffer
+            self.X[idx].toarray(out=xb)
+        else:
+            self.X.take(idx, axis=0, out=xb, mode="clip")
         self.y.take(idx, axis=0, out=yb, mode="clip")
         wb = self.sample_weight[idx] if self.sample_weight is not None else None
         return xb, yb, wb, m
@@ -524,6 +533,8 @@ class TrainingMonitor(Callback):
         self.history = history
         step = max(1, len(X) // _PROBE_ROWS)
         self._probe = X[::step][:_PROBE_ROWS]
+        if not isinstance(self._probe, np.ndarray):  # scipy.sparse X: densify the probe rows only
+            self._probe = self._probe.toarray()
         self._n_train = len(X)
         self._last_loss: float | None = None
         self._probe_views: tuple | None = None

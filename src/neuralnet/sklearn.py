@@ -408,8 +408,40 @@ class _BaseNeuralNet(BaseEstimator):
             dtype = _check_dtype(self.dtype)
         else:
             dtype = (np.float64, np.float32)
+        table = self._table_inputs(X, reset, dtype)
+        if table is not None:
+            return table
         return validate_data(self, X, reset=reset, accept_sparse=("csr", "csc"), dtype=dtype,
                              order="C")
+
+    def _table_inputs(self, X, reset: bool, dtype) -> np.ndarray | None:
+        """A raw pandas DataFrame (text, booleans, gaps) encoded by ``neuralnet.tabular``; or None.
+
+        At ``fit``, a DataFrame that a plain numeric array would not represent (a non-numeric
+        column, or a gap) gets a ``TablePreprocessor`` fitted on it (``preprocessor_``): median
+        imputation with missing indicators, one-hot levels, standardisation. Later calls encode
+        their DataFrame the same way; a numeric DataFrame takes scikit-learn's usual path.
+        """
+        from neuralnet import tabular
+
+        if not tabular.is_table(X):
+            if reset:
+                self.__dict__.pop("preprocessor_", None)
+            return None
+        if reset:
+            plain = all(kind in "biuf" for kind in (np.dtype(d).kind if isinstance(d, np.dtype)
+                                                     else "O" for d in X.dtypes))
+            if plain and not X.isna().to_numpy().any():
+                self.__dict__.pop("preprocessor_", None)
+                return None
+            self.preprocessor_ = tabular.TablePreprocessor().fit(X)
+            self.n_features_in_ = X.shape[1]
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        preprocessor = self.__dict__.get("preprocessor_")
+        if preprocessor is None:
+            return None
+        out_dtype = dtype if isinstance(dtype, np.dtype) else np.float64
+        return np.ascontiguousarray(preprocessor.transform(X, dtype=out_dtype))
 
     def _validate_y_array(self, y, X, numeric: bool):
         if y is None:
@@ -652,6 +684,8 @@ class _BaseNeuralNet(BaseEstimator):
             # After the split, as scikit-learn draws its shuffling after it.
             seed = int(rng.randint(np.iinfo(np.int32).max))
             model = self.model_ = self._build_model(units, initial, seed, initial[0].dtype)
+            # A saved model_ keeps the table encoding, so neuralnet.load(path).predict(df) works.
+            model.preprocessor = self.__dict__.get("preprocessor_")
             if "coefs_" in self.__dict__ and not first_pass:
                 self.__dict__.pop("_exported", None)  # coefs_ assigned before any fit: use them
             else:

@@ -141,7 +141,7 @@ def test_unknown_names_list_the_valid_ones():
                        "sigmoid, silu, softmax, softplus, tanh"):
         NeuralNet(((2, 1),), activations="sigmod")
     with pytest.raises(ValueError, match="Unknown loss 'hingeloss'; expected one of: binary_crossentropy, "
-                       "categorical_crossentropy, hinge, huber, kl_divergence, mae, mse, poisson, "
+                       "categorical_crossentropy, half_poisson, hinge, huber, kl_divergence, mae, mse, poisson, "
                        "squared_hinge"):
         NeuralNet(((2, 1),), loss="hingeloss")
     with pytest.raises(ValueError, match="Unknown optimizer 'adamax'; expected one of: adagrad, adam, "

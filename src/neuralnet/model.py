@@ -345,6 +345,16 @@ class NeuralNet:
 
         return io.load(path)
 
+    def to_onnx(self, path=None, *, labels=None, **options):
+        """Write the network as an ONNX graph to ``path`` and return the ``onnx.ModelProto``.
+
+        Outputs ``predictions`` (``predict``) and, for a classifier, ``labels``
+        (``predict_classes``, or the ``labels`` given); see ``neuralnet.onnx_export.to_onnx``.
+        """
+        from neuralnet import onnx_export
+
+        return onnx_export.to_onnx(self, path, labels=labels, **options)
+
     def summary(self, print_fn=print) -> str:
         """Print and return a table of the layers, their absorbed weight shapes and parameters.
 

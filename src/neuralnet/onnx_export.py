@@ -128,7 +128,7 @@ class OnnxGraph:
         elif array.dtype.kind == "U":
             array = array.astype(object)
         name = self.fresh(hint)
-        self._add_initializer(name, np.ascontiguousarray(array) if array.dtype != object else array)
+        self._add_initializer(name, array if array.dtype.kind == "O" else np.ascontiguousarray(array))
         return name
 
     def node(self, op_type: str, inputs: Sequence[str], hint: str | None = None,
@@ -156,7 +156,7 @@ class OnnxGraph:
 def _tensor_type(dtype: np.dtype) -> int:
     from onnx import TensorProto
 
-    if dtype == object or dtype.kind == "U":
+    if dtype.kind in "OU":
         return TensorProto.STRING
     from onnx import helper
 
@@ -573,8 +573,8 @@ def describe_value(value) -> str:
 
     tensor = value.type.tensor_type
     dims = ", ".join(d.dim_param or str(d.dim_value) for d in tensor.shape.dim)
-    type_name = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
-    type_name = "string" if type_name == object else np.dtype(type_name).name
+    np_type = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type))
+    type_name = "string" if np_type.kind == "O" else np_type.name
     return f"{value.name:<12} {type_name} [{dims}]"
 
 
@@ -613,7 +613,7 @@ class _Skl2onnxGraph(OnnxGraph):
         return self.scope.get_unique_variable_name(hint)
 
     def _add_initializer(self, name, array) -> None:
-        values = ([v.encode("utf-8") for v in array.ravel()] if array.dtype == object
+        values = ([v.encode("utf-8") for v in array.ravel()] if array.dtype.kind == "O"
                   else array.ravel())
         self.container.add_initializer(name, _tensor_type(array.dtype), list(array.shape), values)
 

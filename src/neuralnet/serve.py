@@ -419,15 +419,24 @@ class _ShortNames(logging.Filter):
         return True
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str):
+    """Log the server's lines to stderr at ``level``; return a function that undoes it."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_ShortNames())
+    saved = []
     for name in ("neuralnet.serve", "uvicorn"):
         log = logging.getLogger(name)
+        saved.append((log, log.handlers[:], log.level, log.propagate))
         log.handlers[:] = [handler]
         log.setLevel(level.upper())
         log.propagate = False
+
+    def restore() -> None:
+        for log, handlers, lvl, propagate in saved:
+            log.handlers[:], log.level, log.propagate = handlers, lvl, propagate
+
+    return restore
 
 
 def run(model: NeuralNet | str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *,
@@ -469,18 +478,19 @@ def _run(model, host, port, log_level, max_body_bytes, model_name) -> int:
                 name = str(sig)
             logger.info("received %s: finishing the requests in flight, then stopping", name)
 
-    _configure_logging(log_level)
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(app, log_config=None, log_level=log_level, access_log=False,
                             timeout_graceful_shutdown=5, lifespan="off")
     server = Server(config)
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    print(f"serving {model_name or 'the model'} on http://{shown}:{bound_port} "
-          "(GET /health, POST /predict; SIGTERM or Ctrl-C stops)", flush=True)
+    restore = _configure_logging(log_level)
     try:
+        print(f"serving {model_name or 'the model'} on http://{shown}:{bound_port} "
+              "(GET /health, POST /predict; SIGTERM or Ctrl-C stops)", flush=True)
         server.run(sockets=[sock])
+        logger.info("stopped")
     finally:
         sock.close()
-    logger.info("stopped")
+        restore()
     return 0

@@ -214,11 +214,12 @@ def test_one_log_line_per_request_at_info(client, caplog):
 
 def test_concurrent_requests_each_get_their_own_answer():
     # predict reuses work buffers per batch size: the app lets one request at a time use them
-    # (without that lock, two runs of this test out of three got a wrong answer).
+    # (without that lock, three runs of this test out of three got a wrong answer).
     model = NeuralNet(((3, 64), (64, 64), (64, 1)), activations=["tanh", "tanh", "sigmoid"], seed=0)
     client = TestClient(create_app(model))
     rng = np.random.default_rng(3)
-    batches = [rng.normal(size=(n, 3)) for n in (1, 2, 7, 40) for _ in range(10)]
+    # Up to 40 rows compute in the event loop, 100 rows in a worker thread.
+    batches = [rng.normal(size=(n, 3)) for n in (1, 2, 7, 40, 100) for _ in range(8)]
     answers: dict[int, list] = {}
 
     def ask(i):

@@ -46,6 +46,9 @@ __all__ = ["create_app", "run", "DEFAULT_MAX_BODY_BYTES"]
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: 64 rows of 784 pixels with 4 decimals fit
 _EXTRA = 'pip install "neuralnet[serve]"'
+# Rows x parameters up to which /predict computes in the event loop itself: about 0.2 ms of
+# products (one row through the 235,146-parameter mnist network); more goes to a thread.
+_INLINE_WORK = 300_000
 logger = logging.getLogger("neuralnet.serve")
 
 
@@ -382,6 +385,11 @@ def create_app(model: NeuralNet | str | os.PathLike, *,
     async def predict(request):
         X = predictor.rows(parse_body(await _read_body(request, max_body_bytes)))
         request.scope["neuralnet.note"] = f"{len(X)} instance{'s' if len(X) != 1 else ''}"
+        if len(X) * predictor.model.n_params <= _INLINE_WORK:
+            # A small batch costs less than handing it to a worker thread and back (about half
+            # of a one-row request's time went to that hand-over).
+            return JSONResponse(predictor.predict(X))
+        # A larger one goes to a worker thread, so the server keeps answering meanwhile.
         return JSONResponse(await run_in_threadpool(predictor.predict, X))
 
     app.add_route("/health", health, methods=["GET"])

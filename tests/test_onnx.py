@@ -462,3 +462,43 @@ def test_cli_export_errors_are_one_line(saved, tmp_path, capsys, monkeypatch):
     assert _cli_error(capsys, ["export", str(path), str(tmp_path / "o.onnx")]) == (
         "neuralnet export: error: ONNX export needs the onnx package; install it with: "
         'pip install "neuralnet[onnx]"\n')
+
+
+class Columns:
+    """A stand-in for a table model's preprocessing: named numeric columns, NaN imputed."""
+
+    def __init__(self, names, fill):
+        self.names, self.fill = names, fill
+
+
+def test_a_preprocessor_declares_one_input_per_column(X, monkeypatch):
+    monkeypatch.setattr(onnx_export, "PREPROCESSOR_CONVERTERS", {})
+    model = regression_model(X)
+    names = ["a", "b", "c", "d"]
+    columns = Columns(names, fill=[0.0, 1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"No ONNX converter for the preprocessor .* \(class "
+                       r"Columns\); register one with @neuralnet.onnx_export.register_preprocessor\(Columns\) on a function \(graph, preprocessor\) "
+                       r"-> \(inputs, x\)\."):
+        model.to_onnx(preprocessor=columns)
+
+    @onnx_export.register_preprocessor(Columns)
+    def _columns(graph, pre):
+        filled = []
+        for name, fill in zip(pre.names, pre.fill):
+            x = graph.reserve(name)
+            missing = graph.node("IsNaN", [x])
+            filled.append(graph.node("Where", [missing, graph.constant([fill], "fill"), x]))
+        inputs = [(name, np.float32, ["N", 1]) for name in pre.names]
+        return inputs, graph.node("Concat", filled, "features", axis=1)
+
+    proto = model.to_onnx(preprocessor=columns)
+    assert [(i.name, onnx_export.describe_value(i).split()[1]) for i in proto.graph.input] == [
+        (n, "float32") for n in names]
+    table = X.copy()
+    table[::3, 1] = np.nan
+    feeds = {n: table[:, [j]] for j, n in enumerate(names)}
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    expected = model.predict(np.where(np.isnan(table), columns.fill, table))
+    assert_close(session.run(["predictions"], feeds)[0], expected)
+    with pytest.raises(ValueError, match="Give scaling= or preprocessor=, not both"):
+        model.to_onnx(preprocessor=columns, scaling={"mean": [0] * 4, "scale": [1] * 4})

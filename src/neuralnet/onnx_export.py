@@ -57,10 +57,12 @@ __all__ = [
     "to_onnx",
     "register_layer",
     "register_activation",
+    "register_preprocessor",
     "register_skl2onnx",
     "OnnxGraph",
     "LAYER_CONVERTERS",
     "ACTIVATION_CONVERTERS",
+    "PREPROCESSOR_CONVERTERS",
     "DEFAULT_OPSET",
 ]
 
@@ -74,6 +76,9 @@ _OUTPUT_NAMES = ("predictions", "labels")
 Converter = Callable[["OnnxGraph", Any, str], str]
 LAYER_CONVERTERS: dict[type, Converter] = {}
 ACTIVATION_CONVERTERS: dict[type, Converter] = {}
+# A preprocessor's converter takes (graph, preprocessor), reserves and declares the graph's
+# inputs, and returns ([(name, dtype, shape), ...], the name of the network's input tensor).
+PREPROCESSOR_CONVERTERS: dict[type, Callable[[OnnxGraph, Any], tuple[list, str]]] = {}
 
 
 def _import_onnx():
@@ -190,14 +195,32 @@ def register_activation(cls: type) -> Callable[[Converter], Converter]:
     return decorator
 
 
+def register_preprocessor(cls: type) -> Callable:
+    """Register the decorated function as the ONNX converter of preprocessor class ``cls``.
+
+    The function takes ``(graph, preprocessor)``, reserves its inputs' names with
+    ``graph.reserve``, and returns ``([(name, dtype, shape), ...], x)``: the graph inputs (dtype
+    ``np.float32``, ``np.int64`` or ``object`` for strings; shape such as ``["N", 1]``) and the
+    name of the ``[N, n_features]`` tensor the network takes.
+    """
+
+    def decorator(fn):
+        PREPROCESSOR_CONVERTERS[cls] = fn
+        return fn
+
+    return decorator
+
+
 def _converter(registry: dict, obj, kind: str, register: str) -> Converter:
     # The exact class: a subclass may compute something else, so it needs its own converter.
     fn = registry.get(type(obj))
     if fn is None:
         cls = type(obj).__name__
+        signature = ("(graph, preprocessor) -> (inputs, x)" if kind == "preprocessor"
+                     else f"(graph, {kind}, x) -> y")
         raise TypeError(
             f"No ONNX converter for the {kind} {obj!r} (class {cls}); register one with "
-            f"@neuralnet.onnx_export.{register}({cls}) on a function (graph, {kind}, x) -> y."
+            f"@neuralnet.onnx_export.{register}({cls}) on a function {signature}."
         )
     return fn
 
@@ -489,6 +512,7 @@ def to_onnx(
     *,
     labels: Sequence | np.ndarray | None = None,
     scaling: Mapping[str, Sequence[float]] | None = None,
+    preprocessor: Any = None,
     input_name: str = "X",
     dtype: str | np.dtype = "float32",
     opset: int = DEFAULT_OPSET,
@@ -506,7 +530,10 @@ def to_onnx(
             ``classes_``; binary networks have two, the second the sigmoid's positive class.
         scaling: ``{"mean": [...], "scale": [...]}``: standardise the inputs first,
             ``(X - mean) / scale``, as ``neuralnet predict`` does with a model it trained.
-        input_name: the graph input's name.
+        preprocessor: an object whose class has a converter registered with
+            ``register_preprocessor``: it declares the graph's inputs (one per raw column of a
+            table, say) and computes the network's input from them, in place of ``X``.
+        input_name: the graph input's name (without a preprocessor).
         dtype: the graph's float type, ``"float32"`` (default) or ``"float64"``.
         opset: the ONNX operator set (default 17).
     """
@@ -515,18 +542,29 @@ def to_onnx(
     graph_dtype = _check_options(dtype, opset, input_name)
     labels = _check_labels(labels, model)
     scaling = _check_scaling(scaling, model.n_features)
+    if scaling is not None and preprocessor is not None:
+        raise ValueError("Give scaling= or preprocessor=, not both: the preprocessor scales itself.")
     from onnx import helper
 
     graph = OnnxGraph(graph_dtype)
-    x = graph.reserve(input_name)
+    float_type = _tensor_type(graph_dtype)
     for name in _OUTPUT_NAMES:
         graph.reserve(name)
+    if preprocessor is None:
+        x = graph.reserve(input_name)
+        graph_inputs = [helper.make_tensor_value_info(input_name, float_type,
+                                                      ["N", model.n_features])]
+    else:
+        convert = _converter(PREPROCESSOR_CONVERTERS, preprocessor, "preprocessor",
+                             "register_preprocessor")
+        declared, x = convert(graph, preprocessor)
+        graph_inputs = [helper.make_tensor_value_info(name, _tensor_type(np.dtype(kind)), shape)
+                        for name, kind, shape in declared]
     if scaling is not None:
         x = graph.node("Sub", [x, graph.constant(scaling[0], "mean")], "centred")
         x = graph.node("Div", [x, graph.constant(scaling[1], "scale")], "scaled")
     outputs = emit_layers(graph, model.layers, x)
     graph.node("Identity", [outputs], output="predictions")
-    float_type = _tensor_type(graph_dtype)
     graph_outputs = [helper.make_tensor_value_info("predictions", float_type,
                                                    ["N", model.n_outputs])]
     task = _task(model)
@@ -541,9 +579,7 @@ def to_onnx(
 
     proto = helper.make_model(
         helper.make_graph(
-            graph.nodes, "neuralnet",
-            [helper.make_tensor_value_info(input_name, float_type, ["N", model.n_features])],
-            graph_outputs, graph.initializers,
+            graph.nodes, "neuralnet", graph_inputs, graph_outputs, graph.initializers,
         ),
         opset_imports=[helper.make_opsetid("", opset)],
         producer_name="neuralnet",

@@ -2,6 +2,7 @@
 
     python benchmarks/serve_load.py                           # 1,000 requests per batch size, 4 threads
     python benchmarks/serve_load.py --requests 200 --threads 2 --features 30 --hidden 32,32 --outputs 1
+    python benchmarks/serve_load.py --blas-threads 2          # the server's BLAS on two threads
 
 It builds a seeded network (by default the mnist shapes of ``run.py``: 784-256-128-10,
 ReLU/softmax), saves it, and starts ``python -m neuralnet serve MODEL --port 0`` as a separate
@@ -51,12 +52,13 @@ def build_model(features: int, hidden: tuple[int, ...], outputs: int, seed: int)
                      seed=seed)
 
 
-def start_server(model_path: Path) -> tuple[subprocess.Popen, int]:
+def start_server(model_path: Path, blas_threads: int = 1) -> tuple[subprocess.Popen, int]:
     """Start ``neuralnet serve`` on a free port of 127.0.0.1; return the process and the port."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "neuralnet", "serve", str(model_path), "--host", "127.0.0.1",
-         "--port", "0", "--log-level", "warning", "--max-body-bytes", str(8 << 20)],
+         "--port", "0", "--log-level", "warning", "--max-body-bytes", str(8 << 20),
+         "--blas-threads", str(blas_threads)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     line: list[str] = []
@@ -135,6 +137,8 @@ def main() -> int:
     parser.add_argument("--hidden", default="256,128", help="hidden sizes (default: 256,128)")
     parser.add_argument("--outputs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="the server's --blas-threads (default: 1, its default)")
     args = parser.parse_args()
     import onnxruntime as ort
 
@@ -145,12 +149,12 @@ def main() -> int:
     sizes = "-".join(map(str, (args.features, *hidden, args.outputs)))
     print(f"model {sizes} ({model.n_params:,} parameters); {args.requests:,} requests per batch "
           f"size from {args.threads} client threads to neuralnet serve on 127.0.0.1 "
-          f"(one uvicorn process)")
+          f"(one uvicorn process, --blas-threads {args.blas_threads})")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.npz"
         model.save(path)
         proto = model.to_onnx(Path(tmp) / "model.onnx")
-        proc, port = start_server(path)
+        proc, port = start_server(path, args.blas_threads)
         try:
             print(f"{'batch':>5} {'body KB':>8} {'requests/s':>11} {'rows/s':>9} "
                   f"{'p50 ms':>8} {'p99 ms':>8}")

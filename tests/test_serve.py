@@ -320,3 +320,15 @@ def test_the_server_answers_over_http_and_stops_cleanly_on_sigterm(binary, tmp_p
     assert re.search(r'INFO neuralnet.serve: 127\.0\.0\.1:\d+ "POST /predict" 400 [\d.]+ ms error: '
                      r"instances\[0\]\[1\] is NaN", log)
     assert "received SIGTERM" in log and "Traceback" not in log
+
+
+def test_run_checks_its_arguments_before_listening(binary):
+    from neuralnet import serve
+
+    with pytest.raises(ValueError, match=r"expected a positive integer or None. Received: "
+                       r"blas_threads=0"):
+        serve.run(binary, port=0, blas_threads=0)
+    with pytest.raises(ValueError, match=r"expected 'debug', 'info', 'warning' or 'error'. "
+                       r"Received: log_level='loud'"):
+        serve.run(binary, port=0, log_level="loud")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # its start-up handler is undone

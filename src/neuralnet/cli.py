@@ -532,6 +532,9 @@ def _add_serve_parser(sub) -> None:
                        "warning and above only problems")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=None, metavar="BYTES",
                        help="refuse larger request bodies with a 400 (default: 1048576, 1 MiB)")
+    serve.add_argument("--blas-threads", type=_positive_int, default=1, metavar="N",
+                       help="threads of the BLAS library (default: 1; concurrent requests "
+                       "keep the other cores busy)")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -540,7 +543,7 @@ def _serve(args: argparse.Namespace) -> int:
     model = io.load(args.model)
     options = {} if args.max_body_bytes is None else {"max_body_bytes": args.max_body_bytes}
     return serve.run(model, host=args.host, port=args.port, log_level=args.log_level,
-                     model_name=args.model, **options)
+                     blas_threads=args.blas_threads, model_name=args.model, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

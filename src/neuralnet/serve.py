@@ -55,9 +55,11 @@ logger = logging.getLogger("neuralnet.serve")
 def _import_fastapi():
     try:
         import fastapi
+        import threadpoolctl  # noqa: F401  (run() caps the BLAS threads with it)
+        import uvicorn  # noqa: F401
     except ImportError as exc:
         raise ImportError(
-            f"neuralnet serve needs FastAPI and uvicorn; install them with: {_EXTRA}"
+            f"neuralnet serve needs FastAPI, uvicorn and threadpoolctl; install them with: {_EXTRA}"
         ) from exc
     return fastapi
 
@@ -449,13 +451,19 @@ def _configure_logging(level: str):
 
 def run(model: NeuralNet | str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *,
         log_level: str = "info", max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        model_name: str | None = None) -> int:
-    """Serve ``model`` on ``host:port`` until SIGTERM or Ctrl-C; return 0 after a clean stop."""
+        blas_threads: int | None = 1, model_name: str | None = None) -> int:
+    """Serve ``model`` on ``host:port`` until SIGTERM or Ctrl-C; return 0 after a clean stop.
+
+    ``blas_threads`` caps the BLAS library's threads while serving (``None``: leave them).
+    One is the default: concurrent requests already keep the cores busy (parsing JSON), and
+    OpenBLAS's idle workers spin on a core after every product (``benchmarks/serve_load.py``
+    measured 2 to 3 times the requests/s for 64-row batches on 2 cores with one thread).
+    """
     # Until uvicorn takes the signals over, a SIGTERM (say, during start-up) stops cleanly too.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly) \
         if threading.current_thread() is threading.main_thread() else None
     try:
-        return _run(model, host, port, log_level, max_body_bytes, model_name)
+        return _run(model, host, port, log_level, max_body_bytes, blas_threads, model_name)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -465,11 +473,17 @@ def _exit_cleanly(sig, frame):
     raise SystemExit(0)
 
 
-def _run(model, host, port, log_level, max_body_bytes, model_name) -> int:
+def _run(model, host, port, log_level, max_body_bytes, blas_threads, model_name) -> int:
     if log_level not in ("debug", "info", "warning", "error"):
         raise ValueError(
             f"Received an invalid value for `log_level`, expected 'debug', 'info', 'warning' or "
             f"'error'. Received: log_level={log_level!r}"
+        )
+    if blas_threads is not None and (isinstance(blas_threads, bool)
+                                     or not isinstance(blas_threads, int) or blas_threads < 1):
+        raise ValueError(
+            f"Received an invalid value for `blas_threads`, expected a positive integer or None. "
+            f"Received: blas_threads={blas_threads!r}"
         )
     app = create_app(model, max_body_bytes=max_body_bytes)
     import uvicorn
@@ -493,6 +507,11 @@ def _run(model, host, port, log_level, max_body_bytes, model_name) -> int:
     server = Server(config)
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     restore = _configure_logging(log_level)
+    limits = None
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(limits=blas_threads, user_api="blas")
     try:
         print(f"serving {model_name or 'the model'} on http://{shown}:{bound_port} "
               "(GET /health, POST /predict; SIGTERM or Ctrl-C stops)", flush=True)
@@ -501,4 +520,6 @@ def _run(model, host, port, log_level, max_body_bytes, model_name) -> int:
     finally:
         sock.close()
         restore()
+        if limits is not None:
+            limits.restore_original_limits()
     return 0

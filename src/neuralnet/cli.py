@@ -532,9 +532,10 @@ def _add_serve_parser(sub) -> None:
                        "warning and above only problems")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=None, metavar="BYTES",
                        help="refuse larger request bodies with a 400 (default: 1048576, 1 MiB)")
-    serve.add_argument("--blas-threads", type=_positive_int, default=1, metavar="N",
-                       help="threads of the BLAS library (default: 1; concurrent requests "
-                       "keep the other cores busy)")
+    serve.add_argument("--blas-threads", type=_positive_int, default=None, metavar="N",
+                       help="cap the BLAS library's threads (default: leave them); 1 serves "
+                       "concurrent requests faster, with outputs that may differ from a "
+                       "multi-threaded predict in the last bits")
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -345,7 +346,8 @@ class NeuralNet:
 
         return io.load(path)
 
-    def to_onnx(self, path=None, *, labels=None, **options):
+    def to_onnx(self, path: str | os.PathLike | None = None, *, labels: Sequence | None = None,
+                **options):
         """Write the network as an ONNX graph to ``path`` and return the ``onnx.ModelProto``.
 
         Outputs ``predictions`` (``predict``) and, for a classifier, ``labels``

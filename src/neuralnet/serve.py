@@ -451,13 +451,15 @@ def _configure_logging(level: str):
 
 def run(model: NeuralNet | str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *,
         log_level: str = "info", max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        blas_threads: int | None = 1, model_name: str | None = None) -> int:
+        blas_threads: int | None = None, model_name: str | None = None) -> int:
     """Serve ``model`` on ``host:port`` until SIGTERM or Ctrl-C; return 0 after a clean stop.
 
-    ``blas_threads`` caps the BLAS library's threads while serving (``None``: leave them).
-    One is the default: concurrent requests already keep the cores busy (parsing JSON), and
-    OpenBLAS's idle workers spin on a core after every product (``benchmarks/serve_load.py``
-    measured 2 to 3 times the requests/s for 64-row batches on 2 cores with one thread).
+    ``blas_threads`` caps the BLAS library's threads while serving (``None``, the default,
+    leaves them, so the answers are bit for bit those of ``predict`` in this process). One
+    thread serves concurrent requests faster (they keep the other cores busy parsing JSON,
+    where an idle OpenBLAS worker spins on a core after every product; see
+    ``benchmarks/serve_load.py``), but OpenBLAS then sums a large product in another order,
+    so outputs may differ from a multi-threaded ``predict`` in the last bits (about 1e-7).
     """
     # Until uvicorn takes the signals over, a SIGTERM (say, during start-up) stops cleanly too.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly) \

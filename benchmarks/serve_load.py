@@ -13,7 +13,7 @@ warm-up requests. Latency is measured at the client, from sending a request to h
 its whole response; requests/s is the number of requests over the wall time they took. The
 clients run on the same 2 cores as the server, so the figures include their cost too.
 
-Then, in this process and on one thread, the same model's latency through onnxruntime
+Then, in this process and from one calling thread, the same model's latency through onnxruntime
 (``InferenceSession.run`` on the graph ``NeuralNet.to_onnx`` writes, default session options)
 and through ``NeuralNet.predict``, for the same two batch sizes. The server is stopped with
 SIGTERM at the end and must exit with status 0. Every loop is bounded: the run stops by itself.
@@ -185,7 +185,7 @@ def main() -> int:
         if errors.strip():
             print(errors)
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    print("in this process, one thread, the same model (p50 / p99 µs):")
+    print("in this process, one calling thread, the same model (p50 / p99 µs):")
     for n in BATCHES:
         X32 = data[n].astype(np.float32)
         np.testing.assert_allclose(session.run(None, {"X": X32})[0], model.predict(X32),

@@ -268,6 +268,11 @@ def test_serve_errors_are_one_line(binary, tmp_path, capsys, monkeypatch):
         port = taken.getsockname()[1]
         assert _cli_error(capsys, ["serve", str(path), "--port", str(port)]) == (
             f"neuralnet serve: error: Cannot listen on 127.0.0.1:{port}: Address already in use.\n")
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "uvicorn", None)
+        assert _cli_error(capsys, ["serve", str(path)]) == (
+            "neuralnet serve: error: neuralnet serve needs FastAPI, uvicorn and threadpoolctl "
+            '(uvicorn is missing); install them with: pip install "neuralnet[serve]"\n')
     monkeypatch.setitem(sys.modules, "fastapi", None)
     assert "pip install \"neuralnet[serve]\"" in _cli_error(capsys, ["serve", str(path)])
 
@@ -332,3 +337,16 @@ def test_run_checks_its_arguments_before_listening(binary):
                        r"Received: log_level='loud'"):
         serve.run(binary, port=0, log_level="loud")
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # its start-up handler is undone
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"instances": [[1, [2], 3]]}', r"instances\[0\]\[1\] is an array; expected a number\."),
+    (b'{"instances": [[1, {"a": 2}, 3]]}', r"instances\[0\]\[1\] is an object; expected a number\."),
+    (b'{"instances": [[1, 2, 3], [4, 5, "6"]]}', r'instances\[1\]\[2\] is the string "6"'),
+    (b'{"instances": [[1, 2, 3]], "note": "true"}', r'Unknown key\(s\) "note"'),
+])
+def test_values_nested_in_an_instance_are_found_too(client, body, message):
+    # Bodies without true/false/null take NumPy's one-pass check: it must refuse these as well.
+    response = client.post("/predict", content=body)
+    assert response.status_code == 400
+    assert re.match(message, response.json()["error"]), response.json()["error"]

@@ -55,13 +55,26 @@ logger = logging.getLogger("neuralnet.serve")
 def _import_fastapi():
     try:
         import fastapi
-        import threadpoolctl  # noqa: F401  (run() caps the BLAS threads with it)
-        import uvicorn  # noqa: F401
     except ImportError as exc:
         raise ImportError(
-            f"neuralnet serve needs FastAPI, uvicorn and threadpoolctl; install them with: {_EXTRA}"
+            f"neuralnet serve needs FastAPI and uvicorn; install them with: {_EXTRA}"
         ) from exc
     return fastapi
+
+
+def _import_for_run(blas_threads):
+    """Import uvicorn (and threadpoolctl when the BLAS threads are capped) or say what to install."""
+    try:
+        import uvicorn
+
+        if blas_threads is not None:
+            import threadpoolctl  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"neuralnet serve needs FastAPI, uvicorn and threadpoolctl ({exc.name} is missing); "
+            f"install them with: {_EXTRA}"
+        ) from exc
+    return uvicorn
 
 
 class BadRequest(ValueError):
@@ -139,10 +152,16 @@ class Predictor:
         return info
 
     # ------------------------------------------------------------ the request
-    def rows(self, payload: Any) -> np.ndarray:
-        """Return the instances of ``payload`` as ``(n_instances, n_features)`` floats."""
+    def rows(self, payload: Any, body: bytes | None = None) -> np.ndarray:
+        """Return the instances of ``payload`` as ``(n_instances, n_features)`` floats.
+
+        ``body`` is the JSON text ``payload`` was parsed from, when known: without the words
+        ``true``, ``false`` and ``null`` in it, no instance can hold a boolean or a null, and
+        NumPy alone tells numbers from anything else.
+        """
         instances = self._instances(payload)
-        X = self._fast_rows(instances)
+        literals = body is None or b"true" in body or b"false" in body or b"null" in body
+        X = self._fast_rows(instances, literals)
         if X is None:
             X = np.array([self._row(i, row) for i, row in enumerate(instances)], dtype=np.float64)
         self._check_range(X)
@@ -176,16 +195,28 @@ class Predictor:
             shape += ", ...}" if len(self.feature_names) > 3 else "}"
         return shape
 
-    def _fast_rows(self, instances: list) -> np.ndarray | None:
+    def _fast_rows(self, instances: list, literals: bool) -> np.ndarray | None:
         """The common case (arrays of plain numbers) in a few C loops; None to check one by one."""
         if not all(type(row) is list and len(row) == self.n_features for row in instances):
             return None
-        if not {type(v) for v in itertools.chain.from_iterable(instances)} <= {int, float}:
-            return None
-        try:
-            X = np.array(instances, dtype=np.float64)
-        except OverflowError:  # an integer beyond float range
-            return None
+        if literals:
+            # NumPy would take True for 1 and None for NaN: check every value's type first.
+            if not {type(v) for v in itertools.chain.from_iterable(instances)} <= {int, float}:
+                return None
+            try:
+                X = np.array(instances, dtype=np.float64)
+            except OverflowError:  # an integer beyond float range
+                return None
+        else:
+            # Only numbers give an integer or float array: a string makes it a string array,
+            # a NaN marker or a huge integer an object array.
+            try:
+                X = np.array(instances)
+            except (ValueError, OverflowError):  # an array or object inside an instance
+                return None
+            if X.dtype.kind not in "if" or X.shape != (len(instances), self.n_features):
+                return None
+            X = X.astype(np.float64, copy=False)
         return X if np.isfinite(X).all() else None
 
     def _row(self, i: int, row: Any) -> list[float]:
@@ -385,7 +416,8 @@ def create_app(model: NeuralNet | str | os.PathLike, *,
         return JSONResponse({"status": "ok", "model": predictor.describe()})
 
     async def predict(request):
-        X = predictor.rows(parse_body(await _read_body(request, max_body_bytes)))
+        body = await _read_body(request, max_body_bytes)
+        X = predictor.rows(parse_body(body), body)
         request.scope["neuralnet.note"] = f"{len(X)} instance{'s' if len(X) != 1 else ''}"
         if len(X) * predictor.model.n_params <= _INLINE_WORK:
             # A small batch costs less than handing it to a worker thread and back (about half
@@ -487,8 +519,8 @@ def _run(model, host, port, log_level, max_body_bytes, blas_threads, model_name)
             f"Received an invalid value for `blas_threads`, expected a positive integer or None. "
             f"Received: blas_threads={blas_threads!r}"
         )
+    uvicorn = _import_for_run(blas_threads)
     app = create_app(model, max_body_bytes=max_body_bytes)
-    import uvicorn
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame):

@@ -5,6 +5,8 @@
     neuralnet evaluate MODEL.npz --input TABLE --target COLUMN
     neuralnet info MODEL.npz
     neuralnet search [--dataset NAME | --data TABLE --target COLUMN] [--scheduler ADDRESS]
+    neuralnet export MODEL.npz OUT.onnx
+    neuralnet serve MODEL.npz [--host 127.0.0.1] [--port 8000]
 
 A TABLE is a CSV file with a header row, or a Parquet file (``neuralnet.tabular``): numbers,
 booleans, text and empty cells. A model trained here keeps the preprocessing it fitted on its
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "columns it takes and how each one is treated.")
     info.add_argument("model", metavar="MODEL.npz")
     _add_search_parser(sub)
+    _add_export_parser(sub)
+    _add_serve_parser(sub)
     return parser
 
 
@@ -747,6 +751,85 @@ def _print_notes(command: str):
     return show
 
 
+# ----------------------------------------------------------------- export, serve
+_SCALING_NOTE = (
+    "A model trained by `neuralnet train` keeps the preprocessing of its table; the graph (or "
+    "the server) applies it too, so it takes the raw columns as `neuralnet predict` does. "
+)
+
+
+def _add_export_parser(sub) -> None:
+    export = sub.add_parser(
+        "export", help="convert a saved model to an ONNX file (needs neuralnet[onnx])",
+        description="Write a saved model as an ONNX graph, checked with onnx.checker: input X "
+        "[N, n_features]; outputs predictions (what predict returns) and, for a classifier, "
+        "labels. " + _SCALING_NOTE,
+    )
+    export.add_argument("model", metavar="MODEL.npz")
+    export.add_argument("output", metavar="OUT.onnx")
+    export.add_argument("--opset", type=_positive_int, default=None,
+                        help="ONNX operator set (default: 17)")
+    export.add_argument("--no-scaling", action="store_true",
+                        help="leave the saved scaling out: the graph then takes scaled inputs, "
+                        "as model.predict does")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from neuralnet import io, onnx_export
+
+    model = io.load(args.model)
+    table = model.preprocessor is not None
+    scaling = None if args.no_scaling or table else model.metadata.get("scaling")
+    options = {} if args.opset is None else {"opset": args.opset}
+    proto = onnx_export.to_onnx(model, args.output, scaling=scaling, **options)
+    size = os.path.getsize(args.output)
+    print(f"wrote {args.output} ({size / 1024:,.1f} kB, ONNX opset "
+          f"{proto.opset_import[0].version}, checked with onnx.checker)")
+    for kind, values in (("input", proto.graph.input), ("output", proto.graph.output)):
+        for value in values:
+            print(f"  {kind:<7} {onnx_export.describe_value(value)}")
+    if table:
+        print("  one input per table column: the graph encodes them (gaps, levels, scaling) as "
+              "`neuralnet predict` does, and answers in the target's labels or units")
+    elif scaling is not None:
+        print("  the graph standardises X with the scaling saved in the model, as "
+              "`neuralnet predict` does (--no-scaling leaves it out)")
+    return 0
+
+
+def _add_serve_parser(sub) -> None:
+    serve = sub.add_parser(
+        "serve", help="serve a saved model's predictions over HTTP (needs neuralnet[serve])",
+        description="Serve a saved model over HTTP: GET /health, POST /predict with "
+        '{"instances": [[...], ...]} returns {"predictions": [...]} (and "labels" for a '
+        "classifier). A bad request gets a 400 with {\"error\": ...}. " + _SCALING_NOTE
+        + "Stops cleanly on SIGTERM or Ctrl-C.",
+    )
+    serve.add_argument("model", metavar="MODEL.npz")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=_argument(int, lambda v: 0 <= v <= 65535, "a port 0-65535"),
+                       default=8000, help="default: 8000; 0 picks a free port")
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                       default="info", help="info (default) logs one line per request; "
+                       "warning and above only problems")
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=None, metavar="BYTES",
+                       help="refuse larger request bodies with a 400 (default: 1048576, 1 MiB)")
+    serve.add_argument("--blas-threads", type=_positive_int, default=None, metavar="N",
+                       help="cap the BLAS library's threads (default: leave them); 1 serves "
+                       "concurrent requests faster, with outputs that may differ from a "
+                       "multi-threaded predict in the last bits")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from neuralnet import io, serve
+
+    model = io.load(args.model)
+    options = {} if args.max_body_bytes is None else {"max_body_bytes": args.max_body_bytes}
+    return serve.run(model, host=args.host, port=args.port, log_level=args.log_level,
+                     blas_threads=args.blas_threads, model_name=args.model, **options)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -754,7 +837,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", tabular.TableNote)
             warnings.showwarning = _print_notes(args.command)
             return {"train": _train, "predict": _predict, "evaluate": _evaluate, "info": _info,
-                    "search": _search}[args.command](args)
+                    "search": _search, "export": _export,
+                    "serve": _serve}[args.command](args)
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`): point stdout at devnull so the
         # interpreter's final flush does not fail too (the recipe in Python's signal docs).

@@ -19,6 +19,7 @@ so an optimizer step is a few vectorised operations over the whole network.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -482,6 +483,17 @@ class NeuralNet:
         from neuralnet import io
 
         return io.load(path)
+
+    def to_onnx(self, path: str | os.PathLike | None = None, *, labels: Sequence | None = None,
+                **options):
+        """Write the network as an ONNX graph to ``path`` and return the ``onnx.ModelProto``.
+
+        Outputs ``predictions`` (``predict``) and, for a classifier, ``labels``
+        (``predict_classes``, or the ``labels`` given); see ``neuralnet.onnx_export.to_onnx``.
+        """
+        from neuralnet import onnx_export
+
+        return onnx_export.to_onnx(self, path, labels=labels, **options)
 
     def summary(self, print_fn=print) -> str:
         """Print and return a table of the layers, their weight shapes and parameter counts.

@@ -350,3 +350,32 @@ def test_values_nested_in_an_instance_are_found_too(client, body, message):
     response = client.post("/predict", content=body)
     assert response.status_code == 400
     assert re.match(message, response.json()["error"]), response.json()["error"]
+
+
+def test_a_table_model_serves_objects_of_raw_columns(tmp_path):
+    from fastapi.testclient import TestClient
+    from palmerpenguins import load_penguins
+
+    from neuralnet import serve, tabular
+
+    table = load_penguins().dropna(subset=["species"]).reset_index(drop=True)
+    X, y = table.drop(columns="species"), table["species"]
+    encoder = tabular.TargetEncoder().fit(y, "species")
+    pre = tabular.TablePreprocessor().fit(X)
+    inputs = pre.transform(X, np.float32)
+    model = NeuralNet(((inputs.shape[1], 8), (8, 3)), activations=["tanh", "softmax"], seed=0)
+    model.fit(inputs, encoder.transform(y), epochs=10, verbose=0)
+    model.preprocessor, model.target_encoder = pre, encoder
+    rows = X.head(5)
+    instances = [{k: (None if v != v else v) for k, v in row.items()} for row in
+                 rows.astype(object).to_dict("records")]
+    client = TestClient(serve.create_app(model))
+    response = client.post("/predict", json={"instances": instances})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    np.testing.assert_allclose(body["predictions"], model.predict(rows), rtol=1e-6)
+    assert body["labels"] == model.predict_classes(rows).tolist()
+    bad = client.post("/predict", json={"instances": [{"island": "Dream"}]})
+    assert bad.status_code == 400 and "lacks the column(s)" in bad.json()["error"]
+    bad = client.post("/predict", json={"instances": [[1, 2, 3]]})
+    assert bad.status_code == 400 and "takes objects of column values" in bad.json()["error"]

@@ -297,8 +297,64 @@ class Predictor:
         return labels[:, 0] if self.task == "binary" else labels
 
 
+class TablePredictor(Predictor):
+    """A table model's predictor: each instance an object of raw column values.
+
+    Numbers, booleans and strings as the table held them, ``null`` (or "") for a gap; the
+    model's preprocessing encodes them as ``neuralnet predict`` does, and the answers are in the
+    target's labels or units, equal to ``model.predict(table)``.
+    """
+
+    def __init__(self, model: NeuralNet) -> None:
+        super().__init__(model)
+        self.feature_names = list(model.preprocessor.columns_)
+        self.n_features = len(self.feature_names)
+        self.scaling = None
+
+    def rows(self, payload: Any, body: bytes | None = None):
+        import pandas as pd
+
+        instances = self._instances(payload)
+        for i, row in enumerate(instances):
+            if not isinstance(row, dict):
+                raise BadRequest(
+                    f"instances[{i}] is {_json_kind(row)}; this model takes objects of column "
+                    f"values {{{', '.join(json.dumps(n) + ': ...' for n in self.feature_names)}}}."
+                )
+            missing = [n for n in self.feature_names if n not in row]
+            if missing:
+                raise BadRequest(
+                    f"instances[{i}] lacks the column(s) "
+                    f"{', '.join(json.dumps(n) for n in missing)}; the model's columns are "
+                    f"{', '.join(self.feature_names)}."
+                )
+            for name in self.feature_names:
+                value = row[name]
+                if isinstance(value, (dict, list)) or (
+                        isinstance(value, float) and not np.isfinite(value)):
+                    raise BadRequest(
+                        f"instances[{i}][{json.dumps(name)}] is {json.dumps(value)[:40]}; expected "
+                        "a number, a boolean, a string or null."
+                    )
+        return pd.DataFrame([{n: row[n] for n in self.feature_names} for row in instances])
+
+    def predict(self, X) -> dict:
+        with self._lock:
+            try:
+                outputs = self.model.predict(X)
+                labels = self.model.predict_classes(X) if self.task != "regression" else None
+            except (TypeError, ValueError) as exc:  # a string where a number belongs, ...
+                raise BadRequest(f"The model cannot predict these instances: {exc}") from None
+        response = {"predictions": np.asarray(outputs).tolist()}
+        if labels is not None:
+            response["labels"] = np.asarray(labels, dtype=object).tolist()
+        return response
+
+
 def predictor_for(model) -> Predictor:
-    """Return the ``Predictor`` for ``model`` (a table model will get its own here)."""
+    """Return the ``Predictor`` for ``model``: a table model's takes objects of raw columns."""
+    if getattr(model, "preprocessor", None) is not None:
+        return TablePredictor(model)
     return Predictor(model)
 
 

@@ -726,49 +726,52 @@ class MetricStream:
                 return kind, kwargs
         return "gather", {}
 
+    def _batch_state(self, kind: str, kwargs: dict, y: np.ndarray, outputs: np.ndarray):
+        """What one batch adds: counts, sums, or (r2) a count, means and sums of squares."""
+        if kind == "binary_accuracy":
+            good = np.count_nonzero((outputs >= kwargs.get("threshold", 0.5)) == (y >= 0.5))
+            return good, outputs.size
+        if kind == "categorical_accuracy":
+            labels = y.argmax(axis=1) if y.ndim == 2 else y
+            return np.count_nonzero(outputs.argmax(axis=1) == labels), len(outputs)
+        if kind in ("precision", "recall", "f1"):
+            return self._metrics._confusion_counts(
+                y, outputs, kwargs.get("multilabel", False), kwargs.get("threshold", 0.5))[:3]
+        if kind in ("mae", "mse"):
+            d = np.asarray(y, np.float64) - np.asarray(outputs, np.float64)
+            return (float(np.abs(d).sum()) if kind == "mae" else float(np.vdot(d, d))), d.size
+        if kind == "r2":
+            yt = np.asarray(y, np.float64)
+            yt = yt[:, None] if yt.ndim == 1 else yt
+            yp = np.asarray(outputs, np.float64).reshape(yt.shape)
+            mean = yt.mean(axis=0)
+            return len(yt), mean, ((yt - mean) ** 2).sum(axis=0), ((yt - yp) ** 2).sum(axis=0)
+        return [np.array(y)], [np.array(outputs)]
+
+    @staticmethod
+    def _combine(kind: str, a, b):
+        if a is None or b is None:
+            return b if a is None else a
+        if kind == "r2":  # Chan, Golub & LeVeque's update of a count, mean and sum of squares
+            n_a, mean_a, m2_a, res_a = a
+            n_b, mean_b, m2_b, res_b = b
+            n = n_a + n_b
+            delta = mean_b - mean_a
+            return (n, mean_a + delta * n_b / n, m2_a + m2_b + delta**2 * n_a * n_b / n,
+                    res_a + res_b)
+        return tuple(x + y for x, y in zip(a, b, strict=True))  # sums, or lists joined
+
     def update(self, y: np.ndarray, outputs: np.ndarray) -> None:
+        """Add one batch's targets and outputs ``(m, n_outputs)``."""
         for name, fn in self.fns.items():
             kind, kwargs = self._kind(fn)
-            s = self.state[name]
-            if kind == "binary_accuracy":
-                t = kwargs.get("threshold", 0.5)
-                good = np.count_nonzero((outputs >= t) == (y >= 0.5))
-                s = (0, 0) if s is None else s
-                s = (s[0] + good, s[1] + outputs.size)
-            elif kind == "categorical_accuracy":
-                labels = y.argmax(axis=1) if y.ndim == 2 else y
-                good = np.count_nonzero(outputs.argmax(axis=1) == labels)
-                s = (0, 0) if s is None else s
-                s = (s[0] + good, s[1] + len(outputs))
-            elif kind in ("precision", "recall", "f1"):
-                tp, fp, fn_, _ = self._metrics._confusion_counts(
-                    y, outputs, kwargs.get("multilabel", False), kwargs.get("threshold", 0.5))
-                s = (tp, fp, fn_) if s is None else (s[0] + tp, s[1] + fp, s[2] + fn_)
-            elif kind in ("mae", "mse"):
-                d = np.asarray(y, np.float64) - np.asarray(outputs, np.float64)
-                total = float(np.abs(d).sum()) if kind == "mae" else float(np.vdot(d, d))
-                s = (0.0, 0) if s is None else s
-                s = (s[0] + total, s[1] + d.size)
-            elif kind == "r2":
-                yt = np.asarray(y, np.float64)
-                yt = yt[:, None] if yt.ndim == 1 else yt
-                yp = np.asarray(outputs, np.float64).reshape(yt.shape)
-                n_b, mean_b = len(yt), yt.mean(axis=0)
-                m2_b = ((yt - mean_b) ** 2).sum(axis=0)
-                res_b = ((yt - yp) ** 2).sum(axis=0)
-                if s is None:
-                    s = (n_b, mean_b, m2_b, res_b)
-                else:
-                    n_a, mean_a, m2_a, res_a = s
-                    n = n_a + n_b
-                    delta = mean_b - mean_a
-                    s = (n, mean_a + delta * n_b / n, m2_a + m2_b + delta**2 * n_a * n_b / n,
-                         res_a + res_b)
-            else:
-                s = ([], []) if s is None else s
-                s[0].append(np.array(y))
-                s[1].append(np.array(outputs))
-            self.state[name] = s
+            self.state[name] = self._combine(kind, self.state[name],
+                                             self._batch_state(kind, kwargs, y, outputs))
+
+    def merge(self, state: dict) -> None:
+        """Add another stream's ``state`` (the same metrics, over other rows)."""
+        for name, fn in self.fns.items():
+            self.state[name] = self._combine(self._kind(fn)[0], self.state[name], state[name])
 
     def result(self) -> dict[str, float]:
         out = {}

@@ -1,6 +1,7 @@
 """The ``neuralnet`` command line.
 
-    neuralnet train [--dataset NAME | --data FILE.csv --target COLUMN] [--save MODEL.npz]
+    neuralnet train [--dataset NAME | --data FILE.csv|DIR|GLOB --target COLUMN] [--save MODEL.npz]
+                    [--scheduler ADDRESS]
     neuralnet predict MODEL.npz --input FILE.csv [--output PREDICTIONS.csv]
     neuralnet evaluate MODEL.npz --input FILE.csv --target COLUMN
     neuralnet info MODEL.npz
@@ -118,13 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="DIR", default=None,
                        help="write the loss curve (and, for 2-D data, the decision boundary, or "
                        "a regression's prediction surface) as PNGs into DIR (needs matplotlib)")
-    train.add_argument("--data", metavar="FILE.csv",
-                       help="train on a CSV file (header row, numeric columns) instead of --dataset")
+    train.add_argument("--data", metavar="FILE.csv|DIR|GLOB",
+                       help="train on a CSV file (header row, numeric columns) instead of "
+                       "--dataset; or on Parquet files (a directory, a glob such as "
+                       "'data/*.parquet', or one .parquet file), streamed a row group at a time "
+                       "(needs pyarrow)")
     train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
     train.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                        help="auto (default): classification when the target holds whole numbers "
                        f"0..{_MAX_AUTO_CLASSES - 1}, regression otherwise")
     train.add_argument("--save", metavar="MODEL.npz", help="save the trained model to this file")
+    train.add_argument("--scheduler", metavar="ADDRESS",
+                       help="train data-parallel on a running Dask cluster, e.g. "
+                       "tcp://10.0.0.5:8786: each batch's gradient from the workers holding "
+                       "its rows (needs neuralnet[distributed])")
 
     predict = sub.add_parser("predict", help="write a saved model's predictions for a CSV file",
                              description="Predict with a saved model; writes CSV to stdout or "
@@ -270,8 +278,11 @@ def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[s
 
 
 def _train(args: argparse.Namespace) -> int:
-    from neuralnet import NeuralNet
+    from neuralnet import NeuralNet, streaming
     from neuralnet.callbacks import EarlyStopping
+
+    if args.scheduler is not None or (args.data is not None and streaming.is_dataset_path(args.data)):
+        return streaming.train_command(args)  # Parquet streamed, or a Dask cluster
 
     X, y, feature_names, source = _load_data(args)
     classify = _is_classification(y, args.task)

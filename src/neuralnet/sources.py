@@ -408,6 +408,18 @@ class Chunked:
         self.has_y = y is not None
         self.shape = (self.reader.offsets[-1], self.reader.n_features)
 
+    @classmethod
+    def from_reader(cls, reader, buffer_chunks: int | None = None) -> Chunked:
+        """Wrap a chunk reader: ``sizes``, ``offsets``, ``n_features``, ``row_bytes``,
+        ``read(i) -> (X, y, weights or None)`` and ``sample(k)`` (e.g. ``ParquetChunks``)."""
+        self = cls.__new__(cls)
+        self.reader = reader
+        self.buffer_chunks = None if buffer_chunks is None else \
+            check_positive_int(buffer_chunks, "buffer_chunks")
+        self.has_y = True
+        self.shape = (reader.offsets[-1], reader.n_features)
+        return self
+
 
 def as_chunked(X, y=None, sample_weight=None) -> Chunked:
     """``X`` (a Dask array, a memory-map or ``Chunked``) as ``Chunked``; y given once only."""

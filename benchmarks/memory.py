@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 ROWS, FEATURES = 4096, 64
 
@@ -36,7 +35,7 @@ import numpy as np
 from neuralnet import NeuralNet
 
 kind, gigabytes, path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-ROWS, FEATURES = {rows}, {features}
+ROWS, FEATURES = int(sys.argv[4]), int(sys.argv[5])
 n_batches = max(1, int(gigabytes * 1e9 // (ROWS * FEATURES * 8)))
 W = np.random.default_rng(0).normal(size=FEATURES)
 
@@ -66,10 +65,14 @@ elif kind == "dask":
     import dask
     import dask.array as da
     chunk = 16  # batches per chunk: 65,536 rows, 32 MiB
-    parts = [dask.delayed(lambda c: np.concatenate([batch(i)[0] for i in range(c * chunk, min(n_batches, (c + 1) * chunk))]))(c)
-             for c in range(-(-n_batches // chunk))]
-    sizes = [min(n_batches, (c + 1) * chunk) * ROWS - c * chunk * ROWS for c in range(len(parts))]
-    X = da.concatenate([da.from_delayed(p, (s, FEATURES), dtype=np.float64) for p, s in zip(parts, sizes)])
+
+    def make(c):
+        return np.concatenate([batch(i)[0] for i in range(c * chunk, min(n_batches, (c + 1) * chunk))])
+
+    starts = range(0, n_batches, chunk)
+    X = da.concatenate([da.from_delayed(dask.delayed(make)(j), ((min(n_batches, b + chunk) - b) * ROWS,
+                                                                FEATURES), dtype=np.float64)
+                        for j, b in enumerate(starts)])
     y = (X @ W > W.sum() / 2).astype(np.float64)
     data = (X, y)
 else:
@@ -80,10 +83,10 @@ before = vmhwm()
 start = time.perf_counter()
 history = model.fit(*data, epochs=1, batch_size=ROWS, optimizer="adam", learning_rate=1e-3, verbose=0)
 seconds = time.perf_counter() - start
-print(json.dumps({{"kind": kind, "gigabytes": n_batches * ROWS * FEATURES * 8 / 1e9,
-                   "peak_mb": vmhwm(), "before_mb": before, "seconds": seconds,
-                   "loss": history.history["loss"][-1]}}))
-""".format(rows=ROWS, features=FEATURES)
+print(json.dumps({"kind": kind, "gigabytes": n_batches * ROWS * FEATURES * 8 / 1e9,
+                  "peak_mb": vmhwm(), "before_mb": before, "seconds": seconds,
+                  "loss": history.history["loss"][-1]}))
+"""
 
 
 def _write_memmap(path: str, gigabytes: float) -> None:
@@ -111,8 +114,12 @@ def peak(kind: str, gigabytes: float, python: str = sys.executable) -> dict:
         if kind == "memmap":
             _write_memmap(path, gigabytes)
             # The file's pages are in the page cache, not this child's memory: fair either way.
-        out = subprocess.run([python, "-c", CHILD, kind, str(gigabytes), path],
-                             capture_output=True, text=True, check=True)
+        # One BLAS thread, as in tests/test_memory.py: on this shared machine OpenBLAS's
+        # second thread only spins. The memory is the same either way.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        out = subprocess.run([python, "-c", CHILD, kind, str(gigabytes), path, str(ROWS),
+                              str(FEATURES)],
+                             capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -126,11 +133,9 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for kind in args.kinds:
         for size in args.sizes:
-            start = time.perf_counter()
             r = peak(kind, size)
             print(f"| {kind} | {r['gigabytes']:.2f} | {r['peak_mb']} | {r['before_mb']} | "
                   f"{r['seconds']:.1f} |", flush=True)
-            del start
 
 
 if __name__ == "__main__":

@@ -119,3 +119,16 @@ def test_cluster_errors(client):
     with pytest.raises(ValueError, match=r"X of chunk 1 of X contains 1 NaN or infinite value"):
         _net().fit(da.from_array(bad, chunks=80), da.from_array(y, chunks=80), client=client,
                    epochs=1, verbose=0)
+
+
+def test_cli_trains_on_a_running_cluster(client, capsys, tmp_path):
+    from neuralnet import io
+    from neuralnet.cli import main
+
+    address = client.scheduler.address
+    code = main(["train", "--dataset", "moons", "--epochs", "2", "--batch-size", "200", "--quiet",
+                 "--scheduler", address, "--save", str(tmp_path / "m.npz")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"on the Dask cluster at {address}" in out and "test accuracy" in out
+    assert io.load(tmp_path / "m.npz").epoch == 2

@@ -108,6 +108,10 @@ class Shard:
         self.net.flat_weights[...] = weights
         return self._sums(*self._rows(parts))
 
+    def echo(self, weights: np.ndarray) -> np.ndarray:
+        """Return ``weights``: a step's round trip without its computing (for benchmarks)."""
+        return weights
+
     def objective(self, weights: np.ndarray) -> tuple[float, np.ndarray, float]:
         """``(S_k, G_k, W_k)`` over every training row of this worker."""
         self.net.flat_weights[...] = weights

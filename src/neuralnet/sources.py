@@ -37,7 +37,8 @@ start, so that the seed fixes it and an interrupted epoch is drawn again on resu
   chunks are taken K at a time in that order (a *window*); each window's rows are permuted by
   a generator seeded from the epoch's draw, and the batches are cut from the windows one after
   another (a batch may span two windows). So a batch mixes rows of up to K chunks (2K at a
-  window's edge), every row is seen once an epoch, and memory holds one window plus one chunk.
+  window's edge), every row is seen once an epoch, and memory holds at most two windows (the
+  last batch of one is still referenced while the next is read) and one chunk.
   K is ``buffer_chunks``: by default as many chunks as fit in 64 MiB, 1 to 16.
 
 With ``shuffle=False`` the batches are the rows in order, ``batch_size`` at a time (a batch
@@ -296,9 +297,9 @@ class ArrayChunks:
         return tuple(None if arr is None else _copy_rows(arr, a, b) for arr in (self.X, self.y, self.w))
 
     def sample(self, k: int) -> np.ndarray:
-        """Up to ``k`` rows spread over the data (a memory-map reads only their pages)."""
-        n = self.offsets[-1]
-        return _copy_rows(self.X, 0, n, max(1, n // k))[:k]
+        """The first ``k`` rows. (Rows spread over a memory-map would map most of its pages:
+        the kernel maps the cached pages around each one it faults in.)"""
+        return _copy_rows(self.X, 0, min(k, self.offsets[-1]))
 
 
 def _copy_rows(arr, start: int, stop: int, step: int = 1) -> np.ndarray:
@@ -492,6 +493,7 @@ class ChunkedBatches:
     def _load(self, plan: _Plan, index: int, start: int) -> None:
         """Make window ``index`` of ``plan`` (whose first row is row ``start`` of the epoch) current."""
         chunks = plan.windows[index]
+        self._window = None
         if plan.seeds is None:
             X, y, w = self._read(chunks[0])
         else:
@@ -539,7 +541,7 @@ class ChunkedBatches:
             parts.append((X[lo:hi], y[lo:hi], None if w is None else w[lo:hi]))
             row = first + hi
             if hi == len(X) and index + 1 < len(plan.windows):
-                self._load(plan, index + 1, first + len(X))
+                self._load(plan, index + 1, first + hi)
         if len(parts) == 1:
             xb, yb, wb = parts[0]
         else:

@@ -108,3 +108,5 @@ def test_cli_parquet_errors_are_one_line(tmp_path, capsys):
     assert err.count("\n") == 1
     assert main(["train", "--data", str(tmp_path / "none*.parquet"), "--target", "y"]) == 1
     assert "No Parquet files" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "d"), "--target", "label", "--plot", "x"]) == 1
+    assert "--plot draws from the data in memory" in capsys.readouterr().err

@@ -368,14 +368,14 @@ def train_command(args) -> int:
     from neuralnet import cli
     from neuralnet.callbacks import EarlyStopping
 
+    if args.plot is not None:
+        raise ValueError("--plot draws from the data in memory; it is not available with a "
+                         "Parquet dataset or --scheduler.")
     client = _connect(args.scheduler) if getattr(args, "scheduler", None) else None
     try:
         if args.data is not None and is_dataset_path(args.data):
             if args.target is None:
                 raise ValueError("--data needs --target COLUMN: the column to predict.")
-            if args.plot is not None:
-                raise ValueError("--plot draws from the data in memory; it is not available "
-                                 "for a Parquet dataset.")
             data = ParquetDataset(args.data, args.target, seed=args.seed)
             summary = data.target_summary
             # The task test of the CSV path, on the target's summary instead of the column:

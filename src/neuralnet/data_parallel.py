@@ -378,7 +378,7 @@ def prepare(model, X, y, sample_weight, class_weight, validation_data, validatio
         return loss
 
     return _Data(batches, step, lambda fns: cluster.evaluate("train", fns), val_logs,
-                 cluster.probe, cluster.n, None, arrays=False, close=cluster.close)
+                 cluster.probe, cluster.n, None, close=cluster.close)
 
 
 # ------------------------------------------------------------------------- full batch

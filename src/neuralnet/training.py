@@ -358,11 +358,10 @@ class _Data:
     """
 
     def __init__(self, batches, step, train_logs, val_logs, probe, n_samples, total_weight,
-                 arrays: bool, close=None) -> None:
+                 close=None) -> None:
         self.batches, self.step = batches, step
         self.train_logs, self.val_logs = train_logs, val_logs
         self.probe, self.n_samples, self.total_weight = probe, n_samples, total_weight
-        self.arrays = arrays
         self.close = close or (lambda: None)
 
 
@@ -393,7 +392,7 @@ def _prepare(model, X, y, sample_weight, class_weight, validation_data, validati
         return _Data(
             batches, _fastpath.train_step(model, batches.batch_size, sample_weight),
             lambda fns: model.evaluate_prepared(X, y, 1024, None, fns), val_logs, X, len(X),
-            len(X) if sample_weight is None else float(sample_weight.sum()), arrays=True,
+            len(X) if sample_weight is None else float(sample_weight.sum()),
         )
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise invalid_value("validation_split", "a number in [0, 1)", validation_split)
@@ -429,7 +428,7 @@ def _prepare(model, X, y, sample_weight, class_weight, validation_data, validati
     return _Data(
         batches, _sources.AdaptiveStep(model),
         lambda fns: _sources.evaluate_pieces(model, batches.pieces(False), 1024, fns),
-        val_logs, probe, batches.n_samples, None, arrays=False,
+        val_logs, probe, batches.n_samples, None,
     )
 
 

@@ -1,6 +1,7 @@
 """The ``neuralnet`` command line.
 
     neuralnet train [--dataset NAME | --data TABLE --target COLUMN] [--save MODEL.npz]
+                    [--scheduler ADDRESS]   (--data DIR|GLOB of Parquet files: streamed)
     neuralnet predict MODEL.npz --input TABLE [--output PREDICTIONS.csv]
     neuralnet evaluate MODEL.npz --input TABLE --target COLUMN
     neuralnet info MODEL.npz
@@ -140,11 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "surface or PCA projection (needs matplotlib)")
     train.add_argument("--data", metavar="TABLE",
                        help="train on a CSV or Parquet table (header row; numbers, text, gaps) "
-                       "instead of --dataset")
+                       "instead of --dataset; a directory or glob of Parquet files (such as "
+                       "'data/*.parquet') is streamed a row group at a time")
     train.add_argument("--target", metavar="COLUMN", help="the column to predict (with --data)")
     train.add_argument("--task", choices=tabular.TASKS, default="auto", help=_TASK_HELP)
     _add_table_options(train)
     train.add_argument("--save", metavar="MODEL.npz", help="save the trained model to this file")
+    train.add_argument("--scheduler", metavar="ADDRESS",
+                       help="train data-parallel on a running Dask cluster, e.g. "
+                       "tcp://10.0.0.5:8786: each batch's gradient from the workers holding "
+                       "its rows (needs neuralnet[distributed])")
 
     predict = sub.add_parser("predict", help="write a saved model's predictions for a table",
                              description="Predict with a saved model; writes CSV to stdout or "
@@ -377,8 +383,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from neuralnet import NeuralNet
+    from neuralnet import NeuralNet, streaming
     from neuralnet.callbacks import EarlyStopping
+
+    # A directory or glob of Parquet files is streamed (as is anything on a cluster); one table
+    # file, CSV or Parquet, is read whole with its text columns and gaps encoded.
+    if args.scheduler is not None or (args.data is not None and streaming.is_dataset_path(args.data)
+                                      and not os.path.isfile(args.data)):
+        return streaming.train_command(args)
 
     _check_outputs(args)
     X, y, source = _load_data(args)

@@ -65,6 +65,15 @@ def _overflow_checked(method):
     return checked
 
 
+def _streamed(X) -> bool:
+    """Whether ``X`` is read batch by batch (``neuralnet.sources``): never for a plain ndarray."""
+    if type(X) is np.ndarray or isinstance(X, (list, tuple)):
+        return False
+    from neuralnet import sources
+
+    return sources.is_streamed(X)
+
+
 def _check_seed(seed) -> int | None:
     if seed is None:
         return None
@@ -725,6 +734,10 @@ class NeuralNet:
         out = predictor.predict(self, X, batch_size) if predictor is not None else None
         if out is not None:
             return out
+        if _streamed(X):
+            from neuralnet import sources
+
+            return sources.predict(self, X, batch_size)
         if verbose not in (0, 1, 2, "auto"):
             raise invalid_value("verbose", "0, 1, 2 or 'auto'", verbose)
         self._check_ready()
@@ -767,16 +780,22 @@ class NeuralNet:
         return self.is_multilabel_or_binary
 
     @_overflow_checked
-    def evaluate(self, X, y, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
+    def evaluate(self, X, y=None, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
         """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only).
 
         With a ``preprocessor``, ``X`` may be a pandas DataFrame of the raw columns and ``y`` the
-        targets in their own labels or units, or the name of ``X``'s target column.
+        targets in their own labels or units, or the name of ``X``'s target column. ``X`` may
+        also be a batch source (``y`` omitted), Dask arrays or a memory-map: the loss and metrics
+        are then accumulated one batch at a time (``neuralnet.sources.evaluate``).
         """
         if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
             from neuralnet import tabular
 
             return tabular.evaluate_table(self, X, y, batch_size, sample_weight)
+        if _streamed(X):
+            from neuralnet import sources
+
+            return sources.evaluate(self, X, y, batch_size, sample_weight)
         self._check_ready()
         X = self.check_X(X, sparse_ok=True)
         targets = self.check_y(y, len(X))
@@ -864,6 +883,7 @@ class NeuralNet:
         class_weight: dict | None = None,
         clipnorm: float | None = None,
         clipvalue: float | None = None,
+        client=None,
     ) -> History:
         """Train by mini-batch gradient descent; return the ``History`` of each epoch's logs.
 
@@ -886,6 +906,12 @@ class NeuralNet:
                 data after each epoch; none by default, which keeps epochs lean.
             sample_weight, class_weight: per-sample weights, or weights per class label.
             clipnorm, clipvalue: clip the gradient by global norm, or each entry by value.
+            client: a ``distributed.Client``: with Dask arrays ``X`` and ``y``, each batch's
+                gradient is computed on the workers holding its rows (``neuralnet.data_parallel``).
+
+        ``X`` may also be a batch source (``len`` batches, ``source[i]`` returning ``(X_batch,
+        y_batch[, sample_weight])``; ``y`` omitted), Dask arrays or NumPy memory-maps, read a
+        batch or chunk at a time (``neuralnet.sources``, which also says how they shuffle).
         """
         if isinstance(optimizer, str) and optimizer.lower() == "lbfgs":
             from neuralnet.lbfgs import _fit_from_network_fit  # scipy's L-BFGS: its own loop
@@ -903,7 +929,7 @@ class NeuralNet:
             shuffle=shuffle, verbose=verbose, optimizer=optimizer,
             validation_data=validation_data, validation_split=validation_split,
             callbacks=callbacks, metrics=metrics, sample_weight=sample_weight,
-            class_weight=class_weight, clipnorm=clipnorm, clipvalue=clipvalue,
+            class_weight=class_weight, clipnorm=clipnorm, clipvalue=clipvalue, client=client,
         )
 
     # ------------------------------------------------------------ seeing the maths

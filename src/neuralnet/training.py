@@ -170,6 +170,9 @@ class BatchIterator:
     def __len__(self) -> int:
         return self.n_batches
 
+    def end_epoch(self) -> None:
+        """Nothing to do after an epoch (the batch iterators of ``neuralnet.sources`` may)."""
+
     def order(self, epoch_state: dict | None = None) -> np.ndarray | None:
         """Draw this epoch's order (``None``: the data's own); from ``epoch_state`` if given."""
         if (self.whole_data or not self.shuffle) and not self.sparse:
@@ -314,8 +317,13 @@ def fit(
     class_weight: dict | None = None,
     clipnorm: float | None = None,
     clipvalue: float | None = None,
+    client=None,
 ) -> History:
     """Train ``model``; see ``NeuralNet.fit`` for the arguments. Return the ``History``.
+
+    ``X`` may be arrays, a batch source (with ``y`` omitted), Dask arrays or memory-maps
+    (``neuralnet.sources``); with a ``distributed.Client`` as ``client``, Dask arrays train
+    data-parallel on its workers (``neuralnet.data_parallel``).
 
     One ``fit`` at a time per model: a second one started from another thread while the first
     runs is refused with a ``RuntimeError`` (``predict`` and ``evaluate`` may run beside it).
@@ -330,20 +338,111 @@ def fit(
         with np.errstate(over="ignore", invalid="ignore"):
             return _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose,
                         optimizer, validation_data, validation_split, callbacks, metrics,
-                        sample_weight, class_weight, clipnorm, clipvalue)
+                        sample_weight, class_weight, clipnorm, clipvalue, client)
     finally:
         lock.release()
 
 
 def _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose, optimizer,
          validation_data, validation_split, callbacks, metrics, sample_weight, class_weight,
-         clipnorm, clipvalue) -> History:
-    from neuralnet import _fastpath
-
+         clipnorm, clipvalue, client=None) -> History:
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    X, y, sample_weight, X_val, y_val = prepare_data(
-        model, X, y, sample_weight, class_weight, validation_data, validation_split)
+    data = _prepare(model, X, y, sample_weight, class_weight, validation_data, validation_split,
+                    batch_size, shuffle, client)
+    try:
+        return _loop(model, data, epochs, batch_size, learning_rate, verbose, optimizer,
+                     callbacks, metrics, clipnorm, clipvalue)
+    finally:
+        data.close()
+
+
+class _Data:
+    """What the loop trains on, whatever the data's kind: arrays, a batch source, chunks, a cluster.
+
+    ``batches`` is the batch iterator (``BatchIterator`` or one of ``neuralnet.sources``);
+    ``step(xb, yb, wb) -> loss`` the training step; ``train_logs(metric_fns)`` and
+    ``val_logs(metric_fns)`` evaluate at an epoch's end; ``probe`` holds rows for the
+    diagnostics; ``total_weight`` is the epoch's weight when known before it (arrays).
+    """
+
+    def __init__(self, batches, step, train_logs, val_logs, probe, n_samples, total_weight,
+                 close=None) -> None:
+        self.batches, self.step = batches, step
+        self.train_logs, self.val_logs = train_logs, val_logs
+        self.probe, self.n_samples, self.total_weight = probe, n_samples, total_weight
+        self.close = close or (lambda: None)
+
+
+def _prepare(model, X, y, sample_weight, class_weight, validation_data, validation_split,
+             batch_size, shuffle, client) -> _Data:
+    """Check the data and choose how the loop reads them (see ``neuralnet.sources``)."""
+    from neuralnet import _fastpath
+    from neuralnet import sources as _sources
+
+    if client is not None:
+        from neuralnet import data_parallel
+
+        return data_parallel.prepare(model, X, y, sample_weight, class_weight, validation_data,
+                                     validation_split, batch_size, shuffle, client)
+    val_streamed = validation_data is not None and _sources.is_streamed_validation(validation_data)
+    if not _sources.is_streamed(X):
+        X, y, sample_weight, X_val, y_val = prepare_data(
+            model, X, y, sample_weight, class_weight,
+            None if val_streamed else validation_data, validation_split)
+        batches = BatchIterator(X, y, sample_weight, batch_size, shuffle, model.rng)
+        if val_streamed:
+            val = _sources.validation_pieces(model, validation_data)
+            val_logs = lambda fns: _sources.evaluate_pieces(model, val.pieces(False), 1024, fns)  # noqa: E731
+        elif X_val is not None:
+            val_logs = lambda fns: model.evaluate_prepared(X_val, y_val, 1024, None, fns)  # noqa: E731
+        else:
+            val_logs = None
+        return _Data(
+            batches, _fastpath.train_step(model, batches.batch_size, sample_weight),
+            lambda fns: model.evaluate_prepared(X, y, 1024, None, fns), val_logs, X, len(X),
+            len(X) if sample_weight is None else float(sample_weight.sum()),
+        )
+    if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+        raise invalid_value("validation_split", "a number in [0, 1)", validation_split)
+    if validation_data is not None and validation_split:
+        raise ValueError("Give either validation_data or validation_split, not both.")
+    if validation_split:
+        if _sources.is_batch_source(X):
+            raise ValueError(
+                "validation_split needs arrays to hold rows out of; a batch source cannot be "
+                "split: give validation_data=(another batch source) instead."
+            )
+        (X, y, sample_weight), validation_data = _sources.split_chunked(
+            X, y, sample_weight, validation_split)
+    batches = _sources.batches_for(model, X, y, sample_weight, class_weight, batch_size, shuffle,
+                                   model.rng)
+    model.check_ready()
+    val = None if validation_data is None else _sources.validation_pieces(model, validation_data)
+    if validation_data is not None and val is None:
+        X_val = model.check_X(validation_data[0], "validation_data[0]") \
+            if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
+        if X_val is None:
+            raise ValueError(
+                "validation_data must be a pair (X_val, y_val) or a batch source; "
+                f"received {type(validation_data).__name__}."
+            )
+        y_val = model.check_y(validation_data[1], len(X_val))
+        val_logs = lambda fns: model.evaluate_prepared(X_val, y_val, 1024, None, fns)  # noqa: E731
+    elif val is not None:
+        val_logs = lambda fns: _sources.evaluate_pieces(model, val.pieces(False), 1024, fns)  # noqa: E731
+    else:
+        val_logs = None
+    probe = batches.probe if batches.probe is not None else batches.sample()
+    return _Data(
+        batches, _sources.AdaptiveStep(model),
+        lambda fns: _sources.evaluate_pieces(model, batches.pieces(False), 1024, fns),
+        val_logs, probe, batches.n_samples, None,
+    )
+
+
+def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimizer, callbacks,
+          metrics, clipnorm, clipvalue) -> History:
     model.check_ready()
     for name, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
         if value is not None and not (isinstance(value, (int, float)) and value > 0):
@@ -373,22 +472,23 @@ def _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose, optim
     # Metrics cost a pass over the data each epoch: computed only when asked for.
     metric_fns = model.metric_fns(metrics) if metrics is not None else {}
 
-    batches = BatchIterator(X, y, sample_weight, batch_size, shuffle, model.rng)
+    batches = data.batches
     history = History()
-    history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(X)}
+    history.params = {"epochs": epochs, "batch_size": batch_size, "samples": data.n_samples,
+                      "steps": len(batches)}
     if verbose:
         from neuralnet.progress import ProgressLogger
 
         callbacks.append(ProgressLogger(epochs, verbose))
-    monitor = TrainingMonitor(history, X)
+    monitor = TrainingMonitor(history, data.probe)
     callbacks += [history, monitor]
     for cb in callbacks:
         cb.set_model(model)
     batch_listeners = [cb for cb in callbacks if cb._listens_to_batches()]
 
     params, grads = [model.flat_weights], [model.flat_grad]
-    train_step = _fastpath.train_step(model, batches.batch_size, sample_weight)
-    total_weight = len(X) if sample_weight is None else float(sample_weight.sum())
+    train_step = data.step
+    total_weight = data.total_weight
     model.stop_training = False
     model.history = history
     optimizer_step = model.optimizer.step
@@ -419,14 +519,15 @@ def _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose, optim
                 order = batches.order(resume_state)
                 model.epoch_rng_state = batches.epoch_state
                 first, resume, resume_state = resume, 0, None
-                total = 0.0
+                total = seen = 0.0
                 for batch in range(first, len(batches)):
                     xb, tb, wb, m = batches.batch(order, batch)
                     batch_loss = train_step(xb, tb, wb)  # forward, loss, backward if finite
                     if not math.isfinite(batch_loss):
                         if model.optimizer.iterations == first_iteration:
                             # Not one update yet: the data overflow the initial weights.
-                            model.check_finite(batch_loss, "loss", X)
+                            model.check_finite(batch_loss, "loss",
+                                               xb if isinstance(xb, np.ndarray) else data.probe)
                         # A listener such as TerminateOnNaN may stop cleanly; no update.
                         for cb in batch_listeners:
                             cb.on_batch_end(batch, {"loss": batch_loss, "size": m})
@@ -436,7 +537,9 @@ def _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose, optim
                             _diverged(model, epoch, f"the loss became {batch_loss} in batch {batch}")
                         total = float("nan")
                         break
-                    total += batch_loss * (m if wb is None else float(wb.sum()))
+                    size = m if wb is None else float(wb.sum())
+                    total += batch_loss * size
+                    seen += size
                     clip_gradient(model.flat_grad, clipnorm, clipvalue)
                     optimizer_step(params, grads)
                     model.batch = batch + 1
@@ -450,12 +553,14 @@ def _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose, optim
                     _diverged(model, epoch, "the weights became NaN or infinite")
                 model.batch, model.epoch_rng_state = 0, None
                 model.epoch += 1
-                logs = {"loss": total / total_weight}
+                batches.end_epoch()
+                # Arrays know the epoch's weight in advance; other sources count what they gave.
+                logs = {"loss": total / (total_weight if total_weight is not None else seen)}
                 if metric_fns:
-                    train = model.evaluate_prepared(X, y, 1024, None, metric_fns)
+                    train = data.train_logs(metric_fns)
                     logs.update({k: v for k, v in train.items() if k != "loss"})
-                if X_val is not None:
-                    val = model.evaluate_prepared(X_val, y_val, 1024, None, metric_fns)
+                if data.val_logs is not None:
+                    val = data.val_logs(metric_fns)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 for cb in callbacks:
                     cb.on_epoch_end(epoch, logs)

@@ -259,14 +259,20 @@ class NeuralNet:
     @property
     def flat_weights(self) -> np.ndarray:
         """Every trainable value in one vector; the layers' parameters are views of it."""
-        self.check_built()
-        return self._flat_weights
+        flat = self.__dict__.get("_flat_weights")
+        if flat is None:  # bound once: training reads this every epoch, so no re-check here
+            self.check_built()
+            flat = self._flat_weights
+        return flat
 
     @property
     def flat_grad(self) -> np.ndarray:
         """The gradients of ``flat_weights`` from the last backward pass, in the same order."""
-        self.check_built()
-        return self._flat_grad
+        grad = self.__dict__.get("_flat_grad")
+        if grad is None:
+            self.check_built()
+            grad = self._flat_grad
+        return grad
 
     def __getstate__(self) -> dict:
         # The optimizer keys its state by id(parameter), which no copy or pickle keeps: note

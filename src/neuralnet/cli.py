@@ -457,7 +457,7 @@ def _add_search_parser(sub) -> None:
                         help="dropout rates after each hidden layer to try (default: none)")
     search.add_argument("--batch-norm", type=_on_off, nargs="*", default=None, metavar="on|off",
                         help="BatchNormalization after each hidden layer; alone it means on, "
-                        "'--batch-norm on off' tries both (default: none)")
+                        "'--batch-norm on off' tries both (default: off)")
     search.add_argument("--loss", choices=sorted(LOSSES), nargs="+", default=None,
                         metavar="NAME", help="losses to try (default: the task's own); any of "
                         f"{', '.join(sorted(LOSSES))}")

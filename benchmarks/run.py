@@ -3,6 +3,7 @@
     python benchmarks/run.py                       # every workload, 5 rounds
     python benchmarks/run.py --quick               # 2 rounds (a smoke run)
     python benchmarks/run.py --repeats 7 --workloads mnist tiny
+    python benchmarks/run.py --quick --workloads mnist-bn   # BatchNormalization against BatchNorm1d
 
 Each (library, workload) run happens in its own fresh Python process; the libraries take turns
 round by round (the order rotates every round), so a slow minute on this shared machine hurts
@@ -46,7 +47,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("neuralnet", "torch", "sklearn")
-WORKLOADS = ("mnist", "tiny", "digits", "predict", "import")
+WORKLOADS = ("mnist", "mnist-bn", "tiny", "digits", "predict", "import")
+# scikit-learn's MLPClassifier has no batch normalisation: it sits mnist-bn out.
+NOT_FOR = {"sklearn": {"mnist-bn"}}
 
 # The workloads, exactly as issue 6 states them.
 MNIST = dict(n_train=60_000, n_test=10_000, n_features=784, hidden=(256, 128), n_classes=10,
@@ -55,6 +58,10 @@ TINY = dict(n_train=1000, noise=0.2, hidden=3, learning_rate=1.0, steps=1000)
 DIGITS = dict(hidden=64, learning_rate=1e-3, batch_size=32, epochs=50)
 N_DIGITS_TRAIN = 1347  # load_digits has 1,797 samples; 75% train (train_test_split, stratified)
 PREDICT = dict(one_sample_calls=3000, batch=1024, batch_calls=30)
+# mnist-bn: mnist's network with BatchNormalization after each hidden layer (after its ReLU,
+# as --batch-norm builds it; PyTorch: Linear, ReLU, BatchNorm1d), Keras's momentum 0.99 and
+# epsilon 1e-3 (PyTorch's momentum=0.01, eps=1e-3). Same data, initial weights and Adam.
+BN = dict(momentum=0.99, epsilon=1e-3)
 # How many times each child trains (``--fits-per-process``): it reports its fastest fit.
 FITS_PER_PROCESS = 1
 
@@ -89,7 +96,7 @@ def prepare_data(directory: Path, workloads) -> None:
     from sklearn.model_selection import train_test_split
 
     rng = np.random.default_rng(0)
-    if {"mnist", "predict"} & set(workloads):
+    if {"mnist", "mnist-bn", "predict"} & set(workloads):
         n = MNIST["n_train"] + MNIST["n_test"]
         X, y = make_classification(
             n_samples=n, n_features=MNIST["n_features"], n_informative=100, n_redundant=50,
@@ -179,9 +186,41 @@ def nn_model(sizes, activations, loss, init):
     return net
 
 
+def nn_bn_model(init):
+    """784-256-128-10 with BatchNormalization after each hidden layer, the given dense weights."""
+    from neuralnet import BatchNormalization, FullyConnectedLayer, NeuralNet
+
+    sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
+    layers = []
+    for i in range(len(init)):
+        last = i == len(init) - 1
+        layers.append(FullyConnectedLayer(sizes[i], sizes[i + 1], "softmax" if last else "relu"))
+        if not last:
+            layers.append(BatchNormalization(**BN))
+    net = NeuralNet(layers, loss="categorical_crossentropy", seed=0)
+    for layer, w in zip(net.layers.dense, init, strict=True):
+        layer.weights = w
+    return net
+
+
 def nn_train(workload, d):
     import numpy as np
 
+    if workload == "mnist-bn":
+        X, y, Xt, yt = load(d, "mnist")
+        init = load_weights(d / "mnist_init.npz")
+        fit = dict(epochs=MNIST["epochs"], batch_size=MNIST["batch_size"], optimizer="adam",
+                   learning_rate=MNIST["learning_rate"])
+
+        def train_bn():
+            net = nn_bn_model(init)
+            start = time.perf_counter()
+            net.fit(X, y, verbose=0, **fit)
+            return time.perf_counter() - start, net
+
+        result, net = best_of(workload, train_bn)
+        result["accuracy"] = float(np.mean(net.predict_classes(Xt) == yt))
+        return result
     if workload == "mnist":
         X, y, Xt, yt = load(d, "mnist")
         sizes, acts, loss = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"]), \
@@ -260,7 +299,7 @@ def time_predict(predict, one, batch) -> dict:
 
 
 # ----------------------------------------------------------------------------- children: torch
-def torch_model(sizes, activations, init):
+def torch_model(sizes, activations, init, batch_norm=False):
     import torch
 
     layers = []
@@ -274,6 +313,9 @@ def torch_model(sizes, activations, init):
             layers.append(torch.nn.ReLU())
         elif act == "sigmoid":
             layers.append(torch.nn.Sigmoid())
+        if batch_norm and i < len(init) - 1:
+            layers.append(torch.nn.BatchNorm1d(sizes[i + 1], momentum=1 - BN["momentum"],
+                                               eps=BN["epsilon"]))
     return torch.nn.Sequential(*layers)
 
 
@@ -305,20 +347,21 @@ def torch_train(workload, d):
         with torch.inference_mode():
             pred = (model(torch.from_numpy(Xt))[:, 0] >= 0.5).numpy()
     else:
-        cfg = MNIST if workload == "mnist" else DIGITS
-        X, y, Xt, yt = load(d, workload)
-        if workload == "mnist":
+        cfg = DIGITS if workload == "digits" else MNIST
+        data = "mnist" if workload == "mnist-bn" else workload
+        X, y, Xt, yt = load(d, data)
+        if workload != "digits":
             sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
             acts = ["relu", "relu", "softmax"]
         else:
             sizes, acts = (64, DIGITS["hidden"], 10), ["relu", "softmax"]
-        init = load_weights(d / f"{workload}_init.npz")
+        init = load_weights(d / f"{data}_init.npz")
         X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
         n, batch = len(X), cfg["batch_size"]
 
         def train_once():
             torch.manual_seed(0)
-            model = torch_model(sizes, acts, init)
+            model = torch_model(sizes, acts, init, batch_norm=workload == "mnist-bn")
             optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
             start = time.perf_counter()
             for _ in range(cfg["epochs"]):
@@ -336,6 +379,7 @@ def torch_train(workload, d):
             return time.perf_counter() - start, model
 
         result, model = best_of(workload, train_once)
+        model.eval()  # BatchNorm1d: the running statistics, as neuralnet's predict
         with torch.inference_mode():
             pred = model(torch.from_numpy(Xt)).argmax(1).numpy()
     result["accuracy"] = float((pred == yt).mean())
@@ -485,6 +529,7 @@ def mnist_training_flops() -> float:
 def samples(workload: str) -> int:
     return {
         "mnist": MNIST["n_train"] * MNIST["epochs"],
+        "mnist-bn": MNIST["n_train"] * MNIST["epochs"],
         "tiny": TINY["n_train"] * TINY["steps"],
         "digits": N_DIGITS_TRAIN * DIGITS["epochs"],
         "predict": 1,
@@ -544,6 +589,8 @@ def main(argv=None) -> int:
                 peaks.append(run_child("neuralnet", "peak", directory)["gflops"])
             for workload in train_like:
                 for lib in order:
+                    if workload in NOT_FOR.get(lib, ()):
+                        continue
                     result = run_child(lib, workload, directory, args.fits_per_process)
                     kernels[lib] = result.pop("blas")
                     raw[workload][lib].append(result)

@@ -72,6 +72,10 @@ _animation_path = _argument(str, lambda v: v.lower().endswith((".gif", ".mp4")),
                             "a file name ending in .gif or .mp4")
 
 
+_on_off = _argument(lambda text: {"on": True, "off": False}.get(text.strip().lower()),
+                    lambda v: True, "on or off")
+
+
 def _layer_sizes(text: str) -> tuple[int, ...]:
     if text.strip() in ("", "none"):
         return ()
@@ -104,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=_rate, default=0.0, metavar="RATE",
                        help="Dropout(RATE) after each hidden layer while training (default: 0, "
                        "none)")
+    train.add_argument("--batch-norm", action="store_true",
+                       help="BatchNormalization after each hidden layer (momentum 0.99, epsilon "
+                       "0.001, as Keras), before any dropout")
     train.add_argument("--epochs", type=_positive_int, default=200, help="default: 200")
     train.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
@@ -423,16 +430,19 @@ def _train(args: argparse.Namespace) -> int:
         l2 = _REGRESSION_L2 if l2 is None else l2
         if learning_rate is None and args.optimizer == "sgd":
             learning_rate = _REGRESSION_SGD_RATE
-    if args.dropout:
-        # Dropout after each hidden layer. from_config draws the initial weights as
-        # NeuralNet(shapes, ..., seed) would, from one generator that then shuffles.
+    if args.dropout or args.batch_norm:
+        # BatchNormalization and Dropout after each hidden layer. from_config draws the initial
+        # weights as NeuralNet(shapes, ..., seed) would, from one generator that then shuffles.
+        after_hidden = [{"class_name": "BatchNormalization"}] if args.batch_norm else []
+        if args.dropout:
+            after_hidden.append({"class_name": "Dropout", "rate": args.dropout})
         layers = []
         for (n_in, n_out), activation in zip(shapes, activations, strict=True):
             layers += [{"class_name": "FullyConnectedLayer", "n_in": n_in, "n_out": n_out,
-                        "activation": activation, "l2": l2 or 0.0},
-                       {"class_name": "Dropout", "rate": args.dropout}]
-        model = NeuralNet.from_config({"layers": layers[:-1], "loss": loss, "dtype": "float32",
-                                       "seed": args.seed})
+                        "activation": activation, "l2": l2 or 0.0}, *after_hidden]
+        layers = layers[: len(layers) - len(after_hidden)]  # nothing after the output layer
+        model = NeuralNet.from_config({"layers": layers, "loss": loss, "dtype": "float32",
+                                       "seed": args.seed, "n_features": int(sizes[0])})
     else:
         model = NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed,
                           l2=l2 or 0.0)
@@ -457,7 +467,8 @@ def _train(args: argparse.Namespace) -> int:
     print(
         f"Training {'-'.join(map(str, sizes))} on {source!r} "
         f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs "
-        f"with {args.optimizer} and {loss}" + (f", dropout {args.dropout:g}" if args.dropout else "")
+        f"with {args.optimizer} and {loss}" + (", batch norm" if args.batch_norm else "")
+        + (f", dropout {args.dropout:g}" if args.dropout else "")
     )
     if args.data is not None:
         print(f"target          {encoder.describe()}")
@@ -676,6 +687,9 @@ def _add_search_parser(sub) -> None:
                         help=f"default: relu; any of {', '.join(ACTIVATION_CHOICES)}")
     search.add_argument("--dropout", type=_rate, nargs="+", default=None, metavar="RATE",
                         help="dropout rates after each hidden layer to try (default: none)")
+    search.add_argument("--batch-norm", type=_on_off, nargs="*", default=None, metavar="on|off",
+                        help="BatchNormalization after each hidden layer; alone it means on, "
+                        "'--batch-norm on off' tries both (default: off)")
     search.add_argument("--loss", choices=sorted(LOSSES), nargs="+", default=None,
                         metavar="NAME", help="losses to try (default: the task's own); any of "
                         f"{', '.join(sorted(LOSSES))}")
@@ -724,8 +738,11 @@ def _search(args: argparse.Namespace) -> int:
         y = (y - y.mean()) / (y.std() or 1.0)
     grid = {"hidden_layer_sizes": args.hidden, "activation": args.activation,
             "learning_rate": args.learning_rate, "alpha": args.alpha}
-    # Only when asked for: the estimators take them as parameters `dropout` and `loss`.
+    # Only when asked for: the estimators take them as parameters `dropout`, `batch_norm`
+    # and `loss`. A bare --batch-norm means on.
+    batch_norm = None if args.batch_norm is None else sorted(set(args.batch_norm or [True]))
     grid.update({name: values for name, values in (("dropout", args.dropout),
+                                                   ("batch_norm", batch_norm),
                                                    ("loss", args.loss)) if values})
     n = math.prod(len(v) for v in grid.values())
     where = (f"the Dask cluster at {args.scheduler}" if args.scheduler

@@ -24,6 +24,7 @@ from neuralnet._validation import (
     _is_real,
     check_non_negative,
     check_positive_int,
+    check_positive_number,
     check_seed,
     invalid_value,
 )
@@ -37,6 +38,9 @@ __all__ = [
     "FullyConnectedLayer",
     "Dense",
     "Dropout",
+    "BatchNormalization",
+    "LayerNormalization",
+    "GaussianNoise",
     "LayerChain",
     "LayersChain",
 ]
@@ -91,6 +95,9 @@ class Layer:
     (``None`` is allowed when ``needs_input_grad`` is false: the network sets it false on its
     first layer, whose input is the data); it must not modify ``grad``. ``infer(x)`` computes the
     outputs for prediction and records nothing, so that many threads may call it at once.
+    ``same_in_training`` is false for a layer whose training outputs differ from its inference
+    outputs (Dropout, noise, batch statistics): the training monitor then reads the units from
+    an inference pass rather than from the training batch.
     ``penalty()`` is the regularisation term the layer adds to the loss (its gradient is added
     by ``backward``).
 
@@ -104,6 +111,7 @@ class Layer:
 
     name: str = ""
     needs_input_grad: bool = True
+    same_in_training: bool = True
 
     def __init__(self) -> None:
         self.n_in: int | None = None
@@ -483,6 +491,7 @@ class Dropout(Layer):
     """
 
     name = "Dropout"
+    same_in_training = False
 
     def __init__(self, rate: float, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
@@ -524,10 +533,351 @@ class Dropout(Layer):
         return f"Dropout({self.rate})"
 
 
+def _check_epsilon(epsilon) -> float:
+    return check_positive_number(epsilon, "epsilon")
+
+
+class _Normalization(Layer):
+    """What the normalisation layers share: gamma and beta per feature, work buffers per batch size."""
+
+    def build(self, n_in: int, dtype=np.float32, rng=None) -> None:
+        """Keep the size of the layer before (``n_out = n_in``); gamma = 1 and beta = 0."""
+        super().build(n_in, dtype, rng)
+        self.params = {"gamma": np.ones(self.n_in, dtype=self.dtype),
+                       "beta": np.zeros(self.n_in, dtype=self.dtype)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._cache: dict[int, dict[str, np.ndarray]] = {}
+
+    def reset_parameters(self, rng=None) -> None:
+        """Start again from gamma = 1, beta = 0 (and fresh moving statistics), in place."""
+        if self.built:
+            self.params["gamma"][...] = 1.0
+            self.params["beta"][...] = 0.0
+
+    def _buffers(self, m: int) -> dict[str, np.ndarray]:
+        """``(m, n_in)`` arrays ``forward`` and ``backward`` write into, kept per batch size."""
+        buffers = self._cache.get(m)
+        if buffers is None:
+            if len(self._cache) >= _MAX_CACHED_SIZES:
+                self._cache.pop(next(iter(self._cache)))
+            shape = (m, self.n_in)
+            buffers = {"centred": np.empty(shape, self.dtype), "out": np.empty(shape, self.dtype),
+                       "dx": np.empty(shape, self.dtype), "ones": np.ones(m, self.dtype)}
+            self._cache[m] = buffers
+        return buffers
+
+    def _prepare(self, x) -> np.ndarray:
+        if not self.built:
+            raise RuntimeError(
+                f"{self!r} is not built yet: its size is learnt from the layer before it; put it "
+                "in a NeuralNet, or call build(n_in) to build it now."
+            )
+        x = self._check_input(x)
+        return x if x.dtype == self.dtype else x.astype(self.dtype)
+
+    def _grad(self, grad) -> np.ndarray:
+        if getattr(self, "_centred", None) is None:
+            raise RuntimeError("backward was called before forward; run forward(x) first.")
+        grad = np.asarray(grad)
+        return grad if grad.dtype == self.dtype else grad.astype(self.dtype)
+
+    def __getstate__(self) -> dict:
+        # Work buffers and the last batch are scratch (see FullyConnectedLayer.__getstate__).
+        return {**self.__dict__, "_cache": {}, "_centred": None, "outputs": None}
+
+
+class BatchNormalization(_Normalization):
+    """Normalise each feature over the batch, then scale and shift it (Keras's layer).
+
+    For a batch ``x`` of shape ``(m, n)``, per feature ``j`` (https://arxiv.org/abs/1502.03167):
+
+        mu_j    = mean_i x_ij            var_j = mean_i (x_ij - mu_j)^2      (biased, as Keras)
+        xhat_ij = (x_ij - mu_j) / sqrt(var_j + epsilon)
+        a_ij    = gamma_j xhat_ij + beta_j
+
+    While training (inside ``fit``) ``mu`` and ``var`` are the batch's, and each such forward
+    pass moves the moving statistics towards them:
+
+        moving_mean     = momentum * moving_mean     + (1 - momentum) * mu
+        moving_variance = momentum * moving_variance + (1 - momentum) * var
+
+    Otherwise (``predict``, ``evaluate``) the moving statistics stand in for ``mu`` and ``var``.
+    PyTorch's ``BatchNorm1d(momentum=1 - momentum, eps=epsilon)`` is the same layer, except
+    that it moves ``running_var`` towards the unbiased batch variance ``m / (m - 1) var``.
+
+    ``gamma`` and ``beta`` (``n`` values each) are trained; ``moving_mean`` and
+    ``moving_variance`` are saved with the model but not trained (``state``): ``get_weights()``
+    lists gamma, beta, moving mean, moving variance. The size and dtype come from the layer
+    before. A network's ``gradients()`` leaves the moving statistics as they were.
+
+    Args:
+        momentum: how much of the moving statistics each training batch keeps, in [0, 1].
+        epsilon: added to the variance before the square root, > 0.
+    """
+
+    name = "BatchNormalization"
+    same_in_training = False
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3) -> None:
+        super().__init__()
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) \
+                or not 0 <= momentum <= 1:
+            raise invalid_value("momentum", "a number in [0, 1]", momentum)
+        self.momentum = float(momentum)
+        self.epsilon = _check_epsilon(epsilon)
+        self._centred: np.ndarray | None = None
+
+    def build(self, n_in: int, dtype=np.float32, rng=None) -> None:
+        """Create gamma = 1, beta = 0, moving mean 0 and moving variance 1, of ``n_in`` values."""
+        super().build(n_in, dtype, rng)
+        self.state = {"moving_mean": np.zeros(self.n_in, dtype=self.dtype),
+                      "moving_variance": np.ones(self.n_in, dtype=self.dtype)}
+        # Per-feature statistics of the last forward pass, reused from batch to batch.
+        self._mean, self._var, self._inv_std, self._scale = (
+            np.empty(self.n_in, dtype=self.dtype) for _ in range(4))
+        self._centred = None
+
+    def reset_parameters(self, rng=None) -> None:
+        if self.built:
+            super().reset_parameters(rng)
+            self.state["moving_mean"][...] = 0.0
+            self.state["moving_variance"][...] = 1.0
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return ``gamma (x - mu) / sqrt(var + epsilon) + beta``; batch statistics in training.
+
+        Written as ``(x - mu) * scale + beta`` with ``scale = gamma / sqrt(var + epsilon)``: six
+        passes over the batch, into work buffers reused by the next call of the same size.
+        """
+        x = self._prepare(x)
+        m = len(x)
+        buffers = self._buffers(m)
+        ones, centred, out = buffers["ones"], buffers["centred"], buffers["out"]
+        mean, var, inv_std = self._mean, self._var, self._inv_std
+        if training:
+            # Column sums as ones @ x, the product FullyConnectedLayer's bias gradient uses.
+            np.multiply(np.matmul(ones, x, out=mean), 1.0 / m, out=mean)
+            np.subtract(x, mean, out=centred)
+            np.multiply(centred, centred, out=out)  # out as scratch for (x - mu)^2
+            np.multiply(np.matmul(ones, out, out=var), 1.0 / m, out=var)
+            self._update_moving(mean, var)
+        else:
+            mean[...], var[...] = self.state["moving_mean"], self.state["moving_variance"]
+            np.subtract(x, mean, out=centred)
+        np.reciprocal(np.sqrt(np.add(var, self.epsilon, out=inv_std), out=inv_std), out=inv_std)
+        np.multiply(self.params["gamma"], inv_std, out=self._scale)
+        np.multiply(centred, self._scale, out=out)
+        out += self.params["beta"]
+        self._centred, self._training, self.outputs = centred, training, out
+        return out
+
+    def _update_moving(self, mean: np.ndarray, var: np.ndarray) -> None:
+        """``moving = momentum * moving + (1 - momentum) * batch``, each entry written once.
+
+        One write per entry: a ``predict`` running beside ``fit`` reads old or new values,
+        never a half-updated one.
+        """
+        k = self.momentum
+        for moving, batch in ((self.state["moving_mean"], mean),
+                              (self.state["moving_variance"], var)):
+            np.add(k * moving, (1.0 - k) * batch, out=moving)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        """Return ``dL/dx`` given ``g = dL/da``; fill ``dL/dgamma`` and ``dL/dbeta``.
+
+        With ``s = 1 / sqrt(var + epsilon)`` and sums over the batch's ``m`` samples:
+
+            dL/dbeta  = sum_i g_i                 dL/dgamma = sum_i g_i xhat_i
+            training:   dL/dx_i = gamma s (g_i - dL/dbeta / m - xhat_i dL/dgamma / m)
+            otherwise:  dL/dx_i = gamma s g_i     (the statistics are constants then)
+
+        In training ``mu`` and ``var`` depend on every ``x_i``: the two subtracted means are
+        their share of the chain rule.
+        """
+        g = self._grad(grad)
+        centred, inv_std = self._centred, self._inv_std
+        buffers = self._buffers(len(g))
+        ones, dx = buffers["ones"], buffers["dx"]
+        dgamma, dbeta = self.grads["gamma"], self.grads["beta"]
+        np.matmul(ones, g, out=dbeta)
+        np.matmul(ones, np.multiply(g, centred, out=dx), out=dgamma)
+        dgamma *= inv_std  # sum_i g_i (x_i - mu) s = sum_i g_i xhat_i
+        if not self.needs_input_grad:
+            return None
+        if not self._training:
+            return np.multiply(g, self._scale, out=dx)
+        m = len(g)
+        np.multiply(centred, inv_std * dgamma / m, out=dx)  # xhat_i dL/dgamma / m
+        np.subtract(g, dx, out=dx)
+        dx -= dbeta / m
+        dx *= self._scale  # gamma s
+        return dx
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """``x * scale + shift`` from the moving statistics, in a new array; thread-safe."""
+        x = self._prepare(x)
+        scale = self.params["gamma"] / np.sqrt(self.state["moving_variance"] + self.epsilon)
+        shift = self.params["beta"] - self.state["moving_mean"] * scale
+        out = np.multiply(x, scale)
+        out += shift
+        return out
+
+    def get_config(self) -> dict:
+        return {"class_name": "BatchNormalization", "momentum": self.momentum,
+                "epsilon": self.epsilon}
+
+    def __repr__(self) -> str:
+        return f"BatchNormalization(momentum={self.momentum:g}, epsilon={self.epsilon:g})"
+
+
+class LayerNormalization(_Normalization):
+    """Normalise each sample over its features, then scale and shift (Keras's layer).
+
+    For a batch ``x`` of shape ``(m, n)``, per sample ``i`` (https://arxiv.org/abs/1607.06450):
+
+        mu_i    = mean_j x_ij            var_i = mean_j (x_ij - mu_i)^2      (biased)
+        xhat_ij = (x_ij - mu_i) / sqrt(var_i + epsilon)
+        a_ij    = gamma_j xhat_ij + beta_j
+
+    The same in training and prediction; ``gamma`` and ``beta`` (``n`` values each) are trained.
+    PyTorch's ``LayerNorm(n, eps=epsilon)`` is the same layer. The size and dtype come from the
+    layer before.
+
+    Args:
+        epsilon: added to the variance before the square root, > 0.
+    """
+
+    name = "LayerNormalization"
+
+    def __init__(self, epsilon: float = 1e-3) -> None:
+        super().__init__()
+        self.epsilon = _check_epsilon(epsilon)
+        self._centred: np.ndarray | None = None
+
+    def _normalise(self, x: np.ndarray, xhat: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write ``xhat`` and ``gamma xhat + beta`` into the given arrays; return ``1 / sqrt(var + eps)``."""
+        mean = x.mean(axis=1, keepdims=True)
+        np.subtract(x, mean, out=xhat)
+        np.multiply(xhat, xhat, out=out)  # out as scratch for (x - mu)^2
+        inv_std = out.mean(axis=1, keepdims=True)
+        inv_std += self.epsilon
+        np.reciprocal(np.sqrt(inv_std, out=inv_std), out=inv_std)
+        xhat *= inv_std
+        np.multiply(xhat, self.params["gamma"], out=out)
+        out += self.params["beta"]
+        return inv_std
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return ``gamma (x - mu_i) / sqrt(var_i + epsilon) + beta``, statistics per sample."""
+        x = self._prepare(x)
+        buffers = self._buffers(len(x))
+        xhat, out = buffers["centred"], buffers["out"]
+        self._inv_std = self._normalise(x, xhat, out)
+        self._centred, self.outputs = xhat, out
+        return out
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        """Return ``dL/dx`` given ``g = dL/da``; fill ``dL/dgamma`` and ``dL/dbeta``.
+
+        With ``s_i = 1 / sqrt(var_i + epsilon)``, ``h = g * gamma`` (``dL/dxhat``), means over
+        the ``n`` features and sums over the samples:
+
+            dL/dbeta  = sum_i g_i                 dL/dgamma = sum_i g_i xhat_i
+            dL/dx_i   = s_i (h_i - mean_j h_ij - xhat_i mean_j (h_ij xhat_ij))
+        """
+        g = self._grad(grad)
+        xhat = self._centred
+        buffers = self._buffers(len(g))
+        ones, dx = buffers["ones"], buffers["dx"]
+        np.matmul(ones, g, out=self.grads["beta"])
+        np.matmul(ones, np.multiply(g, xhat, out=dx), out=self.grads["gamma"])
+        if not self.needs_input_grad:
+            return None
+        h = np.multiply(g, self.params["gamma"], out=dx)
+        h_mean = h.mean(axis=1, keepdims=True)
+        hx_mean = np.einsum("ij,ij->i", h, xhat)[:, None] / h.shape[1]
+        h -= h_mean
+        h -= xhat * hx_mean
+        h *= self._inv_std
+        return h
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """The same outputs in new arrays, nothing recorded (thread-safe)."""
+        x = self._prepare(x)
+        out = np.empty_like(x)
+        self._normalise(x, np.empty_like(x), out)
+        return out
+
+    def get_config(self) -> dict:
+        return {"class_name": "LayerNormalization", "epsilon": self.epsilon}
+
+    def __repr__(self) -> str:
+        return f"LayerNormalization(epsilon={self.epsilon:g})"
+
+
+class GaussianNoise(Layer):
+    """Add zero-mean Gaussian noise of standard deviation ``stddev`` while training (Keras's layer).
+
+        training:   a = x + stddev * e,   e ~ N(0, 1) drawn afresh for every entry and batch
+        otherwise:  a = x
+
+    ``dL/dx = dL/da`` either way: the noise does not depend on ``x``. The numbers come from the
+    network's seeded generator (``rng``, which the network sets), so training is reproducible.
+    A regulariser, like Dropout.
+
+    Args:
+        stddev: the noise's standard deviation, >= 0.
+        rng: a generator or seed, used until a network gives the layer its own.
+    """
+
+    name = "GaussianNoise"
+    same_in_training = False
+
+    def __init__(self, stddev: float, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        self.stddev = float(check_non_negative(stddev, "stddev"))
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        if isinstance(rng, np.random.Generator):
+            self.rng = rng
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Return ``x + stddev * N(0, 1)`` in training, ``x`` itself otherwise."""
+        x = self._check_input(x)
+        if not training or self.stddev == 0:
+            self.outputs = x
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        noise = self.rng.standard_normal(x.shape, dtype=dtype)
+        noise *= self.stddev
+        noise += x
+        self.outputs = noise
+        return noise
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        """Return ``dL/dx = dL/da`` (a copy: the layer below may work in it)."""
+        if not self.needs_input_grad:
+            return None
+        return np.array(grad, copy=True)
+
+    def get_config(self) -> dict:
+        return {"class_name": "GaussianNoise", "stddev": self.stddev}
+
+    def __repr__(self) -> str:
+        return f"GaussianNoise({self.stddev:g})"
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
     "FullyConnectedLayer": FullyConnectedLayer,
     "Dense": FullyConnectedLayer,
     "Dropout": Dropout,
+    "BatchNormalization": BatchNormalization,
+    "LayerNormalization": LayerNormalization,
+    "GaussianNoise": GaussianNoise,
 }
 
 

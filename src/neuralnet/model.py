@@ -545,7 +545,9 @@ class NeuralNet:
                              for j, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
         rule = "-" * len(line(header))
-        sizes = [self.n_features] + [l.n_out for l in self.layers.with_params]
+        # The sizes the network passes through (a normalisation layer keeps its input's).
+        sizes = [self.n_features] + [l.n_out for l in self.layers.with_params
+                                     if isinstance(l, FullyConnectedLayer) or l.n_out != l.n_in]
         fixed = sum(l.n_non_trainable for l in layers)
         totals = [f"Trainable params: {self.n_params:,}", f"Non-trainable params: {fixed:,}"] \
             if fixed else []
@@ -710,13 +712,17 @@ class NeuralNet:
         """Return ``dL/dparam`` of the mean loss for each trainable array, as ``get_weights`` orders them.
 
         ``training`` runs the layers as ``fit`` does (Dropout active); false runs them as
-        ``predict`` does. Every layer's ``grads`` keep the result.
+        ``predict`` does. Every layer's ``grads`` keep the result; the layers' saved state
+        (BatchNormalization's moving statistics) is left as it was.
         """
         self._check_ready()
         X = self.check_X(X)
         y = self.check_y(y, len(X))
         sample_weight = self.check_sample_weight(sample_weight, len(X))
+        saved = [(a, a.copy()) for layer in self.layers for a in layer.state.values()]
         self._forward(X, training=training)
+        for array, value in saved:
+            array[...] = value
         self._backward(y, sample_weight)
         self._check_finite(self._flat_grad, "gradients", X)
         return [g.copy() for l in self.layers.with_params for g in l.grads.values()]

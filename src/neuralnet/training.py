@@ -249,7 +249,7 @@ def clip_gradient(grad: np.ndarray, clipnorm: float | None, clipvalue: float | N
 
 
 class _Snapshot:
-    """The weights, optimizer state and step count at an epoch's start: divergence's fallback."""
+    """What an epoch starts from (weights, optimizer and layer state): divergence's fallback."""
 
     def __init__(self, model) -> None:
         self.model = model
@@ -260,10 +260,14 @@ class _Snapshot:
         self.weights = model.flat_weights.copy()
         self.state = state
         self.iterations = opt.iterations
+        # The layers' saved state too (BatchNormalization's moving statistics).
+        self.layer_state = [(a, a.copy()) for layer in model.layers for a in layer.state.values()]
 
     def restore(self) -> None:
         model, opt = self.model, self.model.optimizer
         model.flat_weights[...] = self.weights
+        for array, value in self.layer_state:
+            array[...] = value
         opt.iterations = self.iterations
         if self.state is None:
             opt.state.pop(id(model.flat_weights), None)

@@ -70,7 +70,8 @@ def test_every_mlp_parameter_with_its_default_and_position(ours, theirs):
     for name, p in mlp.items():
         assert params[name].kind == p.kind and params[name].default == p.default, name
     extras = {name: p.default for name, p in params.items() if name not in mlp}
-    assert extras == {"optimizer": None, "dropout": 0.0, "dtype": None, "epochs": None}
+    assert extras == {"optimizer": None, "dropout": 0.0, "dtype": None, "epochs": None,
+                      "batch_norm": False}
 
 
 # ------------------------------------------ parity: the same numbers as scikit-learn
@@ -792,3 +793,22 @@ def test_a_poisson_regressors_network_saves_and_loads(tmp_path):
     loaded = neuralnet.load(tmp_path / "p.npz")
     assert loaded.loss_fn.name == "half_poisson"
     np.testing.assert_array_equal(loaded.predict(X), model.model_.predict(X))
+
+
+def test_batch_norm_puts_a_batch_normalization_after_each_hidden_layer():
+    from neuralnet import BatchNormalization
+
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    # Keras momentum 0.99: the moving statistics need a few hundred batches to settle.
+    clf = NeuralNetClassifier(hidden_layer_sizes=(16, 8), batch_norm=True, max_iter=150,
+                              random_state=0).fit(X, y)
+    assert [type(l).__name__ for l in clf.model_.layers] == [
+        "FullyConnectedLayer", "BatchNormalization", "FullyConnectedLayer", "BatchNormalization",
+        "FullyConnectedLayer"]
+    assert isinstance(clf.model_.layers[1], BatchNormalization) and clf.score(X, y) > 0.9
+    assert len(clf.coefs_) == 3
+    with pytest.raises(ValueError, match="`batch_norm`, expected True or False"):
+        NeuralNetClassifier(batch_norm="yes").fit(X, y)

@@ -113,7 +113,7 @@ from neuralnet import optimizers as _optimizers
 from neuralnet._validation import InvalidTypeError
 from neuralnet.callbacks import Callback
 from neuralnet.diagnostics import TrainingWarning
-from neuralnet.layers import Dropout, FullyConnectedLayer, _check_dtype
+from neuralnet.layers import BatchNormalization, Dropout, FullyConnectedLayer, _check_dtype
 from neuralnet.model import NeuralNet, TrainingDivergedError
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -313,6 +313,11 @@ class _BaseNeuralNet(BaseEstimator):
         self._hidden_sizes()
         self._hidden_activations()
         self._dropout_rates()
+        if not isinstance(self.batch_norm, (bool, np.bool_)):
+            raise _invalid("batch_norm", "True or False", self.batch_norm)
+        if self.batch_norm and self._solver() == "lbfgs":
+            raise _invalid("batch_norm", "False with solver='lbfgs' (batch statistics change "
+                           "the objective from batch to batch)", self.batch_norm)
         if self.solver not in _SOLVERS:
             raise _invalid("solver", "'lbfgs', 'sgd' or 'adam'", self.solver)
         solver = self._solver()
@@ -503,10 +508,13 @@ class _BaseNeuralNet(BaseEstimator):
             hidden = i < len(acts)
             layers.append(FullyConnectedLayer(n_in, n_out, acts[i] if hidden else output_activation,
                                               "zeros", dtype=dtype))
+            if hidden and self.batch_norm:
+                layers.append(BatchNormalization())
             if hidden and rates[i]:
                 layers.append(Dropout(rates[i]))
         model = NeuralNet(layers, loss=loss, seed=seed, dtype=dtype)
-        model.set_weights(weights)
+        for layer, w in zip(model.layers.dense, weights, strict=True):
+            layer.weights = w  # scikit-learn's initial weights; normalisation starts at 1 and 0
         return model
 
     def _new_optimizer(self) -> _optimizers.Optimizer:
@@ -959,6 +967,7 @@ _COMMON_DOC = """
         optimizer: a ``NeuralNet`` optimizer ('sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'),
             by name or instance, in place of ``solver``'s; None (default) follows ``solver``.
         dropout: a rate in [0, 1) applied after every hidden layer, or one per hidden layer.
+        batch_norm: a BatchNormalization after every hidden layer (not with solver='lbfgs').
         dtype: 'float32' or 'float64'; None (default) computes in X's dtype, as the MLP.
         epochs: an alias of ``max_iter`` that wins when set.
         ``activation`` may also be one name per hidden layer, and ``learning_rate`` a number
@@ -1006,6 +1015,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         dropout: float | Sequence[float] = 0.0,
         dtype: str | None = None,
         epochs: int | None = None,
+        batch_norm: bool = False,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -1034,6 +1044,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         self.dropout = dropout
         self.dtype = dtype
         self.epochs = epochs
+        self.batch_norm = batch_norm
 
     def _output_layer(self):
         if self._label_binarizer.y_type_ == "multiclass":
@@ -1195,6 +1206,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         dropout: float | Sequence[float] = 0.0,
         dtype: str | None = None,
         epochs: int | None = None,
+        batch_norm: bool = False,
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -1224,6 +1236,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         self.dropout = dropout
         self.dtype = dtype
         self.epochs = epochs
+        self.batch_norm = batch_norm
 
     def _check_loss(self) -> None:
         if self.loss not in ("squared_error", "poisson"):

@@ -796,9 +796,9 @@ def test_a_poisson_regressors_network_saves_and_loads(tmp_path):
 
 
 def test_batch_norm_puts_a_batch_normalization_after_each_hidden_layer():
-    from neuralnet import BatchNormalization
-
     from sklearn.datasets import load_breast_cancer
+
+    from neuralnet import BatchNormalization
 
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)

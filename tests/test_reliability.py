@@ -809,7 +809,7 @@ CLI_ERRORS = [
     (["train", "--data", "missing.csv", "--target", "y"], 1,
      r"cannot read 'missing.csv': No such file or directory."),
     (["train", "--data", ".", "--target", "y"], 1,
-     r"cannot read '.': Is a directory."),
+     r"No Parquet files \(\*.parquet\) match the directory \.\."),  # a folder is a dataset
     (["train", "--data", "binary.csv", "--target", "y"], 1,
      r"binary.csv is not utf-8 text \(byte b'\\x80' at position 128\); save it as UTF-8 or "
      r"give its encoding."),

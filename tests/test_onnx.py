@@ -549,3 +549,16 @@ def test_a_table_model_exports_its_preprocessing(target, tmp_path):
     np.testing.assert_allclose(out[0], loaded.predict(X), rtol=1e-4, atol=1e-4)
     if classify:
         assert out[1].tolist() == loaded.predict_classes(X).tolist()
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer", "noise"])
+def test_normalization_and_noise_layers_export_in_their_inference_form(kind, X):
+    from neuralnet import BatchNormalization, Dense, GaussianNoise, LayerNormalization
+
+    middle = {"batch": BatchNormalization(), "layer": LayerNormalization(),
+              "noise": GaussianNoise(0.3)}[kind]
+    model = NeuralNet([Dense(8, activation="tanh"), middle, Dense(3, activation="softmax")],
+                      seed=0)
+    y = np.random.default_rng(0).integers(0, 3, len(X))
+    model.fit(X, y, epochs=20, batch_size=8, verbose=0)  # moving statistics away from 0 and 1
+    assert_close(run(model.to_onnx(), X)["predictions"], model.predict(X))

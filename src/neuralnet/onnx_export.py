@@ -249,6 +249,10 @@ def _dense(graph: OnnxGraph, layer, x: str) -> str:
     return emit_activation(graph, layer.activation, z)
 
 
+# Dense only changes FullyConnectedLayer's constructor (Keras's arguments): the same maths.
+register_layer(_layers.Dense)(_dense)
+
+
 @register_layer(_layers.Dropout)
 def _dropout(graph: OnnxGraph, layer, x: str) -> str:
     return graph.node("Identity", [x], "dropout")  # inference: no unit is dropped
@@ -353,6 +357,31 @@ def _gaussian_noise(graph: OnnxGraph, layer, x: str) -> str:
 
 if "GaussianNoise" in _layers.LAYER_CLASSES:
     register_layer(_layers.LAYER_CLASSES["GaussianNoise"])(_gaussian_noise)
+
+
+@register_layer(_layers.BatchNormalization)
+def _batch_normalization(graph: OnnxGraph, layer, x: str) -> str:
+    # Inference form: x * scale + shift, scale = gamma / sqrt(moving_var + eps),
+    # shift = beta - moving_mean * scale (computed here, in float64, as Layer.infer does).
+    gamma = layer.params["gamma"].astype(np.float64)
+    scale = gamma / np.sqrt(layer.state["moving_variance"].astype(np.float64) + layer.epsilon)
+    shift = layer.params["beta"].astype(np.float64) - layer.state["moving_mean"] * scale
+    y = graph.node("Mul", [x, graph.constant(scale.astype(layer.dtype), "bn_scale")], "bn_scaled")
+    return graph.node("Add", [y, graph.constant(shift.astype(layer.dtype), "bn_shift")], "bn")
+
+
+@register_layer(_layers.LayerNormalization)
+def _layer_normalization(graph: OnnxGraph, layer, x: str) -> str:
+    # Per sample: (x - mean) / sqrt(var + eps) * gamma + beta, statistics over the features.
+    mean = graph.node("ReduceMean", [x], "ln_mean", axes=[1], keepdims=1)
+    centred = graph.node("Sub", [x, mean], "ln_centred")
+    var = graph.node("ReduceMean", [graph.node("Mul", [centred, centred], "ln_sq")], "ln_var",
+                     axes=[1], keepdims=1)
+    std = graph.node("Sqrt", [graph.node("Add", [var, graph.constant([layer.epsilon], "ln_eps")],
+                                         "ln_var_eps")], "ln_std")
+    xhat = graph.node("Div", [centred, std], "ln_xhat")
+    y = graph.node("Mul", [xhat, graph.constant(layer.params["gamma"], "ln_gamma")], "ln_scaled")
+    return graph.node("Add", [y, graph.constant(layer.params["beta"], "ln_beta")], "ln")
 
 
 # --------------------------------------------------------------- outputs

@@ -303,7 +303,8 @@ def test_fitted_attributes():
 
 
 def test_feature_names_in_from_a_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # in the dev extra: CI always has it
+
     X, y = blobs(60)
     frame = pd.DataFrame(X, columns=["a", "b"])
     model = clf(max_iter=2).fit(frame, y)

@@ -103,18 +103,9 @@ def fit_lbfgs(
             "Received an invalid value for `verbose`, expected 0 (silent), 1 or 2 (one line per "
             f"iteration). Received: verbose={verbose!r}"
         )
-    X = model.check_X(X, sparse_ok=True)
-    targets = model.check_y(y, len(X))
-    weights = model.check_sample_weight(sample_weight, len(X))
-    weights = training.apply_class_weight(class_weight, targets, weights, model.loss_fn)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError(
-                "validation_data must be a pair (X_val, y_val); "
-                f"received {type(validation_data).__name__}."
-            )
-        X_val = model.check_X(validation_data[0], "validation_data[0]", sparse_ok=True)
-        y_val = model.check_y(validation_data[1], len(X_val))
+    # The same checks, class weights and validation pair as fit's (training.prepare_data).
+    X, targets, weights, X_val, y_val = training.prepare_data(
+        model, X, y, sample_weight, class_weight, validation_data)
     callbacks = list(callbacks or [])
     for cb in callbacks:
         if not isinstance(cb, Callback):

@@ -107,6 +107,66 @@ def test_lbfgs_objective_on_the_cluster_equals_one_process(client):
     np.testing.assert_array_equal(model.flat_weights, x0)  # the model's weights untouched
 
 
+def test_fit_lbfgs_on_the_cluster_equals_one_process(client):
+    from neuralnet.lbfgs import fit_lbfgs
+
+    X, y = _data()
+    X_val, y_val = _data(90, seed=4)
+    w = np.random.default_rng(2).uniform(0.2, 3.0, len(X))
+
+    class Calls(Callback):
+        n = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            Calls.n += 1
+
+    local = _net(l2=1e-3)
+    h_local = local.fit(X, y, optimizer="lbfgs", epochs=30, sample_weight=w,
+                        validation_data=(X_val, y_val), verbose=0)
+    remote = _net(l2=1e-3)
+    h_remote = remote.fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50),
+                          sample_weight=da.from_array(w, chunks=50), optimizer="lbfgs",
+                          epochs=30, validation_data=(da.from_array(X_val, chunks=40),
+                                                      da.from_array(y_val, chunks=40)),
+                          client=client, callbacks=[Calls()], verbose=0)
+    assert h_remote.params["lbfgs"]["n_iter"] == h_local.params["lbfgs"]["n_iter"] == 30
+    assert h_remote.params["lbfgs"]["n_fun"] == h_local.params["lbfgs"]["n_fun"]
+    assert Calls.n == 30
+    _assert_close(local, remote)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(h_remote.history[key], h_local.history[key], rtol=1e-9,
+                                   err_msg=key)
+    # The recorded objective is the weighted loss on all of the data, L2 included.
+    assert h_remote.history["loss"][-1] == pytest.approx(remote.loss(X, y, w), rel=1e-9)
+    assert sum(client.run(lambda dask_worker: len(dask_worker.state.actors)).values()) == 0
+    # Validation arrays may stay in this process; the scale and tol reach scipy as locally.
+    # Run to convergence (81 iterations), the sums' rounding (added in another order on the
+    # workers) grows to about 1e-8 in the late iterations: the path is the same, not the bits.
+    a, b = _net(l2=1e-3), _net(l2=1e-3)
+    ha = fit_lbfgs(a, X, y, max_iter=200, tol=1e-3, objective_scale=2.0,
+                   validation_data=(X_val, y_val))
+    hb = fit_lbfgs(b, da.from_array(X, chunks=80), da.from_array(y, chunks=80), max_iter=200,
+                   tol=1e-3, objective_scale=2.0, validation_data=(X_val, y_val), client=client)
+    assert hb.params["lbfgs"]["message"] == ha.params["lbfgs"]["message"]
+    assert hb.params["lbfgs"]["n_iter"] == ha.params["lbfgs"]["n_iter"] < 200
+    np.testing.assert_allclose(hb.history["val_loss"], ha.history["val_loss"], rtol=1e-6)
+    _assert_close(a, b, rtol=1e-6)
+
+
+def test_fit_lbfgs_on_the_cluster_refuses_what_it_cannot_train(client):
+    from neuralnet import Dropout, FullyConnectedLayer
+
+    X, y = _data()
+    with pytest.raises(TypeError, match=r"fit\(\.\.\., client=\) trains Dask arrays X and y; "
+                                        r"received X of type ndarray"):
+        _net().fit(X, y, optimizer="lbfgs", client=client, epochs=2, verbose=0)
+    dropped = NeuralNet([FullyConnectedLayer(4, 8, "tanh"), Dropout(0.5),
+                         FullyConnectedLayer(8, 3, "softmax")])
+    with pytest.raises(ValueError, match="L-BFGS needs a deterministic objective"):
+        dropped.fit(da.from_array(X), da.from_array(y), optimizer="lbfgs", client=client,
+                    epochs=2, verbose=0)
+
+
 def test_cluster_errors(client):
     X, y = _data()
     with pytest.raises(TypeError, match=r"fit\(\.\.\., client=\) trains Dask arrays X and y; "

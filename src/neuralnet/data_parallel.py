@@ -23,7 +23,8 @@
 
 So the result equals one process training on the same batches up to rounding (the tests hold
 it to rtol 1e-9 in float64). ``Objective`` is the loss and gradient over all rows, one round
-trip per evaluation, for a full-batch optimizer such as L-BFGS.
+trip per evaluation, for a full-batch optimizer: ``fit(optimizer="lbfgs", client=)`` runs
+scipy's L-BFGS-B on the driver over it (``neuralnet.lbfgs``).
 
 Limits: every layer's gradient must be a sum over rows, so layers that keep batch statistics
 (a non-empty ``state``) are refused; Dropout masks are drawn from each worker's own generator,
@@ -138,6 +139,12 @@ class Shard:
 
 
 # ---------------------------------------------------------------------- the driver side
+def _on_cluster(validation_data) -> bool:
+    """Whether ``validation_data`` is a pair of Dask arrays, to be evaluated on the workers."""
+    return isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 \
+        and all(_sources.is_dask(a) for a in validation_data)
+
+
 class _Cluster:
     """The chunks of one ``fit`` placed in actors on the workers, and calls to them."""
 
@@ -170,8 +177,9 @@ class _Cluster:
         config = model.get_config()
         class_weight = _sources._check_class_weight(class_weight)
         train = self._chunks(config, X, y, sample_weight, class_weight, "X")
-        val = [] if validation is None else self._chunks(config, *validation, None, None,
-                                                         "validation_data")
+        # Dask validation arrays are placed on the workers too; others are evaluated here.
+        val = self._chunks(config, *validation, None, None, "validation_data") \
+            if _on_cluster(validation) else []
         self.offsets = np.concatenate([[0], np.cumsum(train["sizes"])]).astype(np.int64)
         self.n = int(self.offsets[-1])
         self.has_weights = sample_weight is not None or class_weight is not None
@@ -332,6 +340,24 @@ class _Batches:
         pass
 
 
+def _validation_logs(model, cluster: _Cluster, validation_data):
+    """``val_logs(metric_fns)`` at the model's current weights, or None without validation data.
+
+    A pair of Dask arrays is evaluated on the workers holding it (``cluster`` placed it); a
+    batch source or chunked arrays stream through this process; arrays are checked once here.
+    """
+    if validation_data is None:
+        return None
+    if cluster.has_validation:
+        return lambda fns: cluster.evaluate("val", fns)
+    if _sources.is_streamed_validation(validation_data):
+        val = _sources.validation_pieces(model, validation_data)
+        return lambda fns: _sources.evaluate_pieces(model, val.pieces(False), 1024, fns)
+    X_val = model.check_X(validation_data[0], "validation_data[0]")
+    y_val = model.check_y(validation_data[1], len(X_val))
+    return lambda fns: model.evaluate_prepared(X_val, y_val, 1024, None, fns)
+
+
 def prepare(model, X, y, sample_weight, class_weight, validation_data, validation_split,
             batch_size, shuffle, client):
     """``training._prepare`` for ``client=``: the cluster's batches, step and evaluations."""
@@ -346,23 +372,10 @@ def prepare(model, X, y, sample_weight, class_weight, validation_data, validatio
     if validation_split and _sources.is_dask(X):
         (X, y, sample_weight), validation_data = _sources.split_chunked(
             X, y, sample_weight, validation_split)
-    on_cluster = validation_data is not None and isinstance(validation_data, (tuple, list)) \
-        and len(validation_data) == 2 and all(_sources.is_dask(a) for a in validation_data)
-    cluster = _Cluster(model, client, X, y, sample_weight, class_weight,
-                       tuple(validation_data) if on_cluster else None)
+    cluster = _Cluster(model, client, X, y, sample_weight, class_weight, validation_data)
     try:
         batches = _Batches(cluster, batch_size, shuffle, model.rng)
-        if on_cluster:
-            val_logs = lambda fns: cluster.evaluate("val", fns)  # noqa: E731
-        elif validation_data is None:
-            val_logs = None
-        elif _sources.is_streamed_validation(validation_data):
-            val = _sources.validation_pieces(model, validation_data)
-            val_logs = lambda fns: _sources.evaluate_pieces(model, val.pieces(False), 1024, fns)  # noqa: E731
-        else:
-            X_val = model.check_X(validation_data[0], "validation_data[0]")
-            y_val = model.check_y(validation_data[1], len(X_val))
-            val_logs = lambda fns: model.evaluate_prepared(X_val, y_val, 1024, None, fns)  # noqa: E731
+        val_logs = _validation_logs(model, cluster, validation_data)
     except BaseException:
         cluster.close()
         raise
@@ -388,15 +401,28 @@ class Objective:
     ``objective(flat_weights) -> (loss, grad)``: one call to each worker's actor (one round
     trip), the partial sums added as in ``fit``. Shaped for
     ``scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B")``; the model's own
-    weights are not changed. ``close()`` (or leaving a ``with`` block) frees the workers.
+    weights are not changed. ``validation_data`` (a pair of Dask arrays, evaluated on the
+    workers, or arrays or a batch source, evaluated here) is what ``validation_logs`` scores.
+    ``close()`` (or leaving a ``with`` block) frees the workers.
     """
 
-    def __init__(self, model, X, y, client, sample_weight=None, class_weight=None) -> None:
-        self._cluster = _Cluster(model, client, X, y, sample_weight, class_weight)
+    def __init__(self, model, X, y, client, sample_weight=None, class_weight=None,
+                 validation_data=None) -> None:
+        self._cluster = _Cluster(model, client, X, y, sample_weight, class_weight,
+                                 validation_data)
         self.n_samples = self._cluster.n
+        try:
+            self._val_logs = _validation_logs(model, self._cluster, validation_data)
+        except BaseException:
+            self.close()
+            raise
 
     def __call__(self, flat_weights: np.ndarray) -> tuple[float, np.ndarray]:
         return self._cluster.objective(flat_weights)
+
+    def validation_logs(self, metric_fns: dict | None = None) -> dict[str, float] | None:
+        """The validation loss (and ``metric_fns``) at the model's current weights, or None."""
+        return None if self._val_logs is None else self._val_logs(metric_fns or {})
 
     def close(self) -> None:
         self._cluster.close()

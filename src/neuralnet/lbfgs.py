@@ -65,6 +65,7 @@ def fit_lbfgs(
     verbose: int = 0,
     batch_size: int | None = None,
     objective_scale: float = 1.0,
+    client=None,
 ) -> History:
     """Train ``model`` by L-BFGS on all of ``(X, y)``; return the ``History`` of each iteration.
 
@@ -85,6 +86,11 @@ def fit_lbfgs(
         objective_scale: L-BFGS minimises ``objective_scale * f``, so that ``tol`` applies to
             that objective's gradient (the scikit-learn estimators give scikit-learn's scale);
             the history records ``f`` itself.
+        client: a ``distributed.Client``: with Dask arrays ``X``, ``y`` (and ``sample_weight``),
+            each evaluation of ``f`` and its gradient is one round trip to the workers holding
+            the rows, which return their partial sums (``data_parallel.Objective``); scipy runs
+            here. ``validation_data`` may then be Dask arrays too, scored on the workers.
+            ``batch_size`` does not apply: each worker runs its own chunks.
     """
     minimize = _require_scipy()
     model.check_ready()
@@ -103,9 +109,6 @@ def fit_lbfgs(
             "Received an invalid value for `verbose`, expected 0 (silent), 1 or 2 (one line per "
             f"iteration). Received: verbose={verbose!r}"
         )
-    # The same checks, class weights and validation pair as fit's (training.prepare_data).
-    X, targets, weights, X_val, y_val = training.prepare_data(
-        model, X, y, sample_weight, class_weight, validation_data)
     callbacks = list(callbacks or [])
     for cb in callbacks:
         if not isinstance(cb, Callback):
@@ -113,35 +116,70 @@ def fit_lbfgs(
                 "Received an invalid value in `callbacks`, expected Callback instances "
                 f"(neuralnet.callbacks). Received: {cb!r} of type {type(cb).__name__}"
             )
+    if client is None:
+        f = _LocalObjective(model, X, y, sample_weight, class_weight, validation_data, batch_size)
+    else:
+        from neuralnet.data_parallel import Objective
 
-    n = len(X)
-    sparse = is_sparse(X)
-    if batch_size is None:
-        batch_size = _SPARSE_CHUNK if sparse else n
-    batch_size = check_positive_int(batch_size, "batch_size")
-    total = float(n if weights is None else weights.sum())
-    chunks = []  # (start, stop, share of the weight); chunks of zero weight add nothing
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        part = float(stop - start if weights is None else weights[start:stop].sum())
-        if part > 0:
-            chunks.append((start, stop, part / total))
+        f = Objective(model, X, y, client, sample_weight, class_weight, validation_data)
+    try:
+        return _minimize(minimize, model, f, max_iter, max_fun, tol, objective_scale, callbacks,
+                         verbose)
+    finally:
+        if client is not None:
+            f.close()
 
-    shapes = [w.shape for w in model.get_weights()]
-    splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
 
-    def set_flat(w: np.ndarray) -> None:
-        model.set_weights([p.reshape(s) for p, s in zip(np.split(w, splits), shapes, strict=True)])
+class _LocalObjective:
+    """``f(w) -> (loss, grad)`` over the data in this process, a chunk of rows at a time.
 
-    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-        set_flat(w)
+    The same interface as ``data_parallel.Objective``: ``n_samples`` and ``validation_logs``.
+    """
+
+    def __init__(self, model, X, y, sample_weight, class_weight, validation_data,
+                 batch_size) -> None:
+        # The same checks, class weights and validation pair as fit's (training.prepare_data).
+        X, targets, weights, X_val, y_val = training.prepare_data(
+            model, X, y, sample_weight, class_weight, validation_data)
+        n = len(X)
+        sparse = is_sparse(X)
+        if batch_size is None:
+            batch_size = _SPARSE_CHUNK if sparse else n
+        batch_size = check_positive_int(batch_size, "batch_size")
+        total = float(n if weights is None else weights.sum())
+        self.chunks = []  # (x, targets, weights, share of the weight); zero weight adds nothing
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            part = float(stop - start if weights is None else weights[start:stop].sum())
+            if part > 0:
+                self.chunks.append((X[start:stop], targets[start:stop],
+                                    None if weights is None else weights[start:stop],
+                                    part / total))
+        self.model, self.sparse, self.n_samples = model, sparse, n
+        self.X_val, self.y_val = X_val, y_val
+
+    def __call__(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        model = self.model
+        model.flat_weights[...] = w
         value, grad = 0.0, np.zeros(w.size)
-        for start, stop, share in chunks:
-            x = X[start:stop].toarray() if sparse else X[start:stop]  # sparse: this chunk only
-            t = targets[start:stop]
-            s = None if weights is None else weights[start:stop]
+        for x, t, s, share in self.chunks:
+            x = x.toarray() if self.sparse else x  # sparse: this chunk only
             value += share * model.loss(x, t, s)
             grad += share * np.concatenate([g.ravel() for g in model.gradients(x, t, s)])
+        return value, grad
+
+    def validation_logs(self) -> dict[str, float] | None:
+        if self.X_val is None:
+            return None
+        return self.model.evaluate_prepared(self.X_val, self.y_val, 1024, None, {})
+
+
+def _minimize(minimize, model, f, max_iter, max_fun, tol, objective_scale, callbacks,
+              verbose) -> History:
+    """Run scipy's L-BFGS-B on ``f`` over ``model.flat_weights``, with the callbacks."""
+
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = f(w)
         return objective_scale * value, objective_scale * grad
 
     def guarded(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -153,7 +191,7 @@ def fit_lbfgs(
             return np.inf, np.zeros(w.size)
 
     history = History()
-    history.params = {"epochs": max_iter, "samples": n, "optimizer": "lbfgs"}
+    history.params = {"epochs": max_iter, "samples": f.n_samples, "optimizer": "lbfgs"}
     if verbose:
         from neuralnet.progress import ProgressLogger
 
@@ -164,14 +202,17 @@ def fit_lbfgs(
     model.stop_training = False
     model.history = history
 
-    w0 = np.concatenate([w.ravel() for w in model.get_weights()]).astype(np.float64)
+    # The flat vector is every dense layer's absorbed weights, raveled, layer by layer: the
+    # order of get_weights() and of gradients().
+    w0 = model.flat_weights.astype(np.float64)
     objective(w0)  # the data overflowing the initial weights is an error, as in fit
 
     def after_iteration(intermediate_result) -> None:
-        set_flat(intermediate_result.x)
+        model.flat_weights[...] = intermediate_result.x
         logs = {"loss": float(intermediate_result.fun) / objective_scale}
-        if validation_data is not None:
-            logs["val_loss"] = model.evaluate_prepared(X_val, y_val, 1024, None, {})["loss"]
+        val = f.validation_logs()
+        if val is not None:
+            logs["val_loss"] = val["loss"]
         epoch = model.epoch
         model.epoch += 1
         for cb in callbacks:
@@ -189,7 +230,7 @@ def fit_lbfgs(
         guarded, w0, method="L-BFGS-B", jac=True, callback=after_iteration,
         options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
     )
-    set_flat(result.x)
+    model.flat_weights[...] = result.x
     history.params["lbfgs"] = {
         "success": bool(result.success),
         "status": int(result.status),
@@ -205,7 +246,7 @@ def fit_lbfgs(
 
 def _fit_from_network_fit(model, X, y, *, epochs, learning_rate, verbose, validation_data,
                           validation_split, callbacks, metrics, sample_weight, class_weight,
-                          clipnorm, clipvalue) -> History:
+                          clipnorm, clipvalue, client=None) -> History:
     """``NeuralNet.fit(..., optimizer="lbfgs")``: refuse what L-BFGS has no use for, then train."""
     unused = {"learning_rate": learning_rate, "metrics": metrics, "clipnorm": clipnorm,
               "clipvalue": clipvalue}
@@ -221,4 +262,4 @@ def _fit_from_network_fit(model, X, y, *, epochs, learning_rate, verbose, valida
     epochs = check_positive_int(epochs, "epochs")
     return fit_lbfgs(model, X, y, max_iter=epochs, sample_weight=sample_weight,
                      class_weight=class_weight, validation_data=validation_data,
-                     callbacks=callbacks, verbose=verbose)
+                     callbacks=callbacks, verbose=verbose, client=client)

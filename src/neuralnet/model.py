@@ -911,7 +911,8 @@ class NeuralNet:
             optimizer: ``"sgd"`` (default), ``"adam"``, ``"adamw"``, ``"rmsprop"``,
                 ``"adagrad"`` or an ``Optimizer``; the previous one is kept across calls.
                 ``"lbfgs"``: full-batch L-BFGS through scipy (``neuralnet.lbfgs``), up to
-                ``epochs`` iterations; batch_size and shuffle do not apply.
+                ``epochs`` iterations; batch_size and shuffle do not apply (with ``client``,
+                one round trip to the workers per evaluation of the objective).
             validation_data: ``(X_val, y_val)`` evaluated after each epoch (``val_*`` logs).
             validation_split: fraction of the *last* samples held out for validation.
             metrics: names such as ``"accuracy"``, logged for the training (and validation)
@@ -932,7 +933,7 @@ class NeuralNet:
                 self, X, y, epochs=epochs, learning_rate=learning_rate, verbose=verbose,
                 validation_data=validation_data, validation_split=validation_split,
                 callbacks=callbacks, metrics=metrics, sample_weight=sample_weight,
-                class_weight=class_weight, clipnorm=clipnorm, clipvalue=clipvalue,
+                class_weight=class_weight, clipnorm=clipnorm, clipvalue=clipvalue, client=client,
             )
         from neuralnet import training
 

@@ -26,8 +26,16 @@ setup-dev: $(BIN)/python
 run: setup
 	$(BIN)/neuralnet train --plot runs/
 
+# The whole suite on the default engine, then the PyTorch-oracle and fast-path tests again on
+# the numba engine (neuralnet._engine), which must give the same answers.
+ORACLE_TESTS := tests/test_core.py tests/test_gradients.py tests/test_hot_path.py \
+	tests/test_losses.py tests/test_normalization.py tests/test_optimizers.py \
+	tests/test_schedules.py tests/test_toolbox.py tests/test_engine.py tests/test_learning.py \
+	tests/test_concurrency.py
+
 test: setup-dev
 	$(BIN)/python -m pytest
+	NEURALNET_ENGINE=numba $(BIN)/python -m pytest -q $(ORACLE_TESTS)
 
 lint: setup-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -574,14 +574,14 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, str(Path(__file__).resolve()), "--prepare", str(directory),
                         *args.workloads], check=True, env=child_env(), cwd=ROOT)
         print(f"data generated in {time.perf_counter() - start:.1f} s", flush=True)
+        # Byte-compile the package as pip does when it installs a wheel (NumPy's and PyTorch's
+        # .pyc files came that way); with PYTHONDONTWRITEBYTECODE set, as on this machine, the
+        # source tree would otherwise be recompiled in every child, and a first fit (which
+        # includes its imports) or the import would time that.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "neuralnet")],
+                       check=True, env=child_env(), cwd=ROOT)
         if "predict" in args.workloads and "mnist" not in args.workloads:
             run_child("neuralnet", "mnist", directory)  # trains the network predict measures
-        if "import" in args.workloads:
-            # Byte-compile the package as pip does when it installs a wheel (NumPy's .pyc files
-            # came that way); with PYTHONDONTWRITEBYTECODE set, as on this machine, the source
-            # tree would otherwise be recompiled at every import and that would be timed.
-            subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "neuralnet")],
-                           check=True, env=child_env(), cwd=ROOT)
         kernels = {}
         for r in range(repeats):
             order = libraries[r % len(libraries):] + libraries[: r % len(libraries)]

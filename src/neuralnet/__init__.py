@@ -9,6 +9,7 @@ from neuralnet import (
     optimizers,
     schedules,
 )
+from neuralnet._engine import get_engine, set_engine
 from neuralnet._registry import register
 from neuralnet.activations import (
     elu,
@@ -73,6 +74,8 @@ __all__ = [
     "NeuralNet",
     "TrainingDivergedError",
     "register",
+    "set_engine",
+    "get_engine",
     "Layer",
     "load",
     "FullyConnectedLayer",

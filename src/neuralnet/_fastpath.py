@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuralnet import _engine
 from neuralnet import activations as _activations
 from neuralnet import losses as _losses
 from neuralnet._validation import all_finite
@@ -126,6 +127,8 @@ class FusedStep:
         self._ones = np.ones(batch_size, dtype=dtype)
         self._views: dict[int, tuple] = {}
         self.penalised = [layer for layer in self.layers if layer.l2 or layer.l1]
+        # The numba engine's kernels (neuralnet._kernels), or None: NumPy throughout.
+        self.kernels = _engine.kernels(size=batch_size * max(l.n_out for l in self.layers))
         # The fused output delta dL/dz = (1/m) c (a - y), c from the loss (see ``losses``).
         self.fused_scale = net.loss_fn.fused_scale(k)
 
@@ -150,11 +153,25 @@ class FusedStep:
                 plan.append(_LayerViews(
                     layer, W.T, W, down, layer.weights[-1][:, None], layer.grad[:-1],
                     layer.grad[-1], layer.activation, forward, zT, aT, dT, zT.T, aT.T, dT.T,
+                    self._relu_kernels(layer, zT, aT, dT),
                 ))
             views = self._views[m] = (
                 plan, self._ones[:m], self._row[:m], self._row2[:m], self._scratch[:, :m]
             )
         return views
+
+    def _relu_kernels(self, layer, zT, aT, dT) -> tuple | None:
+        """For a hidden ReLU layer with the numba engine: its fused bias-and-ReLU and ReLU-gradient
+        calls ``(forward, (z, b, a), backward, (delta, a))``, each over the arrays in the order
+        their memory runs (``_kernels``); None otherwise (NumPy's calls)."""
+        k = self.kernels
+        if k is None or layer is self.output or type(layer.activation) is not _activations.ReLU \
+                or _engine.kernels(size=zT.size) is None:
+            return None
+        b = layer.weights[-1]
+        if self.feature_major:
+            return k.bias_relu_cols, (zT, b, aT), k.relu_grad, (dT, aT)
+        return k.bias_relu_rows, (zT.T, b, aT.T), k.relu_grad, (dT.T, aT.T)
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
         m = len(x)
@@ -164,6 +181,11 @@ class FusedStep:
         output = self.output
         for v in plan:
             np.matmul(v.WT, x.T, out=v.zT)
+            if v.relu is not None:  # z += b and a = relu(z) in one compiled loop
+                v.relu[0](*v.relu[1])
+                v.layer.record(x, v.z, v.a)
+                x = v.a
+                continue
             np.add(v.zT, v.bias, out=v.zT)
             if v.layer is output:
                 loss = self._output_and_loss(v.zT, v.aT, yT, m, row, row2, scratch)
@@ -193,7 +215,9 @@ class FusedStep:
             v.down(v.W, v.deltaT, out=below.deltaT)  # dL/da of the layer below: delta W^T
             # The layer below's activation turns dL/da into dL/dz, written from its output a
             # (and its pre-activation z, for the activations that need it).
-            if below.activation.needs_z:
+            if below.relu is not None:
+                below.relu[2](*below.relu[3])
+            elif below.activation.needs_z:
                 below.activation.backward(below.a, below.delta, z=below.z)
             else:
                 below.activation.backward(below.a, below.delta)
@@ -268,6 +292,7 @@ class _LayerViews(NamedTuple):
     z: np.ndarray
     a: np.ndarray
     delta: np.ndarray
+    relu: tuple | None  # the numba engine's ReLU kernels and their arguments (_relu_kernels)
 
 
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -334,7 +359,14 @@ class Predictor:
             for start in range(0, n, batch_size):
                 x = X[start : start + batch_size]
                 for layer in hidden:
-                    x = layer.infer(x)
+                    kernels = _engine.kernels(size=len(x) * layer.n_out)
+                    if kernels is not None and type(layer.activation) is _activations.ReLU:
+                        # x W[:-1], then + b and the ReLU in one compiled loop (_kernels).
+                        z = np.matmul(x, layer.weights[:-1])
+                        kernels.bias_relu_rows(z, layer.weights[-1], z)
+                        x = z
+                    else:
+                        x = layer.infer(x)
                 z = last.affine(x, out=out[start : start + batch_size])
                 last.activation.forward(z, out=z)
         return out if all_finite(out) else None

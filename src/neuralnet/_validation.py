@@ -41,6 +41,29 @@ def is_sparse(X) -> bool:
     return any(cls.__module__.startswith("scipy.sparse") for cls in type(X).__mro__)
 
 
+def is_streamed(X) -> bool:
+    """Whether ``X`` is read batch by batch (``neuralnet.sources``): never for a plain ndarray.
+
+    Arrays and lists answer without importing ``sources``, which a fresh process's first
+    ``fit`` or ``predict`` on arrays would otherwise pay for (about 7 ms).
+    """
+    if type(X) is np.ndarray or isinstance(X, (list, tuple)):
+        return False
+    from neuralnet import sources
+
+    return sources.is_streamed(X)
+
+
+def is_streamed_validation(validation_data) -> bool:
+    """``sources.is_streamed_validation``, answered for None and pairs of arrays without it."""
+    if validation_data is None or (isinstance(validation_data, (tuple, list))
+                                   and all(type(a) is np.ndarray for a in validation_data)):
+        return False
+    from neuralnet import sources
+
+    return sources.is_streamed_validation(validation_data)
+
+
 def all_finite(a: np.ndarray) -> bool:
     """Whether every element of ``a`` is finite (True for an empty array).
 

@@ -41,6 +41,7 @@ from neuralnet._validation import (
     check_shape,
     invalid_value,
     is_sparse,
+    is_streamed,
 )
 from neuralnet.callbacks import Callback, History
 from neuralnet.layers import FullyConnectedLayer, Layer, LayerChain
@@ -63,15 +64,6 @@ def _overflow_checked(method):
             return method(self, *args, **kwargs)
 
     return checked
-
-
-def _streamed(X) -> bool:
-    """Whether ``X`` is read batch by batch (``neuralnet.sources``): never for a plain ndarray."""
-    if type(X) is np.ndarray or isinstance(X, (list, tuple)):
-        return False
-    from neuralnet import sources
-
-    return sources.is_streamed(X)
 
 
 def _check_seed(seed) -> int | None:
@@ -746,7 +738,7 @@ class NeuralNet:
         out = predictor.predict(self, X, batch_size) if predictor is not None else None
         if out is not None:
             return out
-        if _streamed(X):
+        if is_streamed(X):
             from neuralnet import sources
 
             return sources.predict(self, X, batch_size)
@@ -804,7 +796,7 @@ class NeuralNet:
             from neuralnet import tabular
 
             return tabular.evaluate_table(self, X, y, batch_size, sample_weight)
-        if _streamed(X):
+        if is_streamed(X):
             from neuralnet import sources
 
             return sources.evaluate(self, X, y, batch_size, sample_weight)

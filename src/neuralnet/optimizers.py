@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from neuralnet import _engine
 from neuralnet._registry import lookup
 from neuralnet._validation import check_number as _check_number
 
@@ -89,6 +90,12 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
+
+
+def _one_block(*arrays: np.ndarray) -> bool:
+    """Whether the arrays share one float dtype and are C-contiguous (a kernel's 1-D views)."""
+    dtype = arrays[0].dtype
+    return dtype.kind == "f" and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
 
 
 class SGD(Optimizer):
@@ -188,6 +195,18 @@ class Adam(Optimizer):
             if self.amsgrad:
                 state["v_sum_max"] = np.zeros_like(p)
         m_sum, v_sum = state["m_sum"], state["v_sum"]
+        root_bias2 = math.sqrt((1.0 - b2**t) / (1.0 - b2))
+        eps_sum = self.epsilon / math.sqrt(1.0 - b2) if self.epsilon_hat else self.epsilon * root_bias2
+        step_size = self.learning_rate * (1.0 - b1) * root_bias2 / (1.0 - b1**t)
+        kernels = None if self.amsgrad else _engine.kernels(size=p.size)
+        if kernels is not None and _one_block(p, g, m_sum, v_sum):
+            # The same operations in one compiled loop (neuralnet._kernels.adam), the scalars in
+            # the arrays' dtype as NumPy takes them.
+            kind = p.dtype.type
+            kernels.adam(p.reshape(-1), g.reshape(-1), m_sum.reshape(-1), v_sum.reshape(-1),
+                         kind(b1), kind(b2), kind(eps_sum), kind(step_size),
+                         np.finfo(p.dtype).tiny)
+            return
         s = self._scratch_for(p)
         m_sum *= b1
         m_sum += g
@@ -200,11 +219,10 @@ class Adam(Optimizer):
         #   p <- p - step_size * m_sum / (sqrt(v_sum) + eps_sum),  where
         #   step_size = lr (1 - b1) sqrt(1 - b2^t) / ((1 - b1^t) sqrt(1 - b2)),
         #   eps_sum   = epsilon sqrt(1 - b2^t) / sqrt(1 - b2)   (epsilon_hat: epsilon / sqrt(1 - b2)).
-        root_bias2 = math.sqrt((1.0 - b2**t) / (1.0 - b2))
         np.sqrt(v_sum, out=s)
-        s += self.epsilon / math.sqrt(1.0 - b2) if self.epsilon_hat else self.epsilon * root_bias2
+        s += eps_sum
         np.divide(m_sum, s, out=s)
-        s *= self.learning_rate * (1.0 - b1) * root_bias2 / (1.0 - b1**t)
+        s *= step_size
         p -= s
 
 

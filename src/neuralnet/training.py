@@ -34,12 +34,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from neuralnet import _engine
 from neuralnet._validation import (
     all_finite,
     check_number,
     check_positive_int,
     invalid_value,
     is_sparse,
+    is_streamed,
+    is_streamed_validation,
 )
 from neuralnet.callbacks import Callback, History
 
@@ -353,7 +356,7 @@ def _fit(model, X, y, epochs, batch_size, learning_rate, shuffle, verbose, optim
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     data = _prepare(model, X, y, sample_weight, class_weight, validation_data, validation_split,
-                    batch_size, shuffle, client)
+                    batch_size, shuffle, client, epochs)
     try:
         return _loop(model, data, epochs, batch_size, learning_rate, verbose, optimizer,
                      callbacks, metrics, clipnorm, clipvalue)
@@ -379,23 +382,26 @@ class _Data:
 
 
 def _prepare(model, X, y, sample_weight, class_weight, validation_data, validation_split,
-             batch_size, shuffle, client) -> _Data:
+             batch_size, shuffle, client, epochs: int = 1) -> _Data:
     """Check the data and choose how the loop reads them (see ``neuralnet.sources``)."""
     from neuralnet import _fastpath
-    from neuralnet import sources as _sources
 
     if client is not None:
         from neuralnet import data_parallel
 
         return data_parallel.prepare(model, X, y, sample_weight, class_weight, validation_data,
                                      validation_split, batch_size, shuffle, client)
-    val_streamed = validation_data is not None and _sources.is_streamed_validation(validation_data)
-    if not _sources.is_streamed(X):
+    val_streamed = is_streamed_validation(validation_data)
+    if not is_streamed(X):
         X, y, sample_weight, X_val, y_val = prepare_data(
             model, X, y, sample_weight, class_weight,
             None if val_streamed else validation_data, validation_split)
         batches = BatchIterator(X, y, sample_weight, batch_size, shuffle, model.rng)
+        # The "auto" engine loads numba's kernels for a fit this large (neuralnet._engine).
+        _engine.kernels(work=len(batches) * epochs * model.flat_weights.size)
         if val_streamed:
+            from neuralnet import sources as _sources
+
             val = _sources.validation_pieces(model, validation_data)
             val_logs = lambda fns: _sources.evaluate_pieces(model, val.pieces(False), 1024, fns)  # noqa: E731
         elif X_val is not None:
@@ -407,6 +413,8 @@ def _prepare(model, X, y, sample_weight, class_weight, validation_data, validati
             lambda fns: model.evaluate_prepared(X, y, 1024, None, fns), val_logs, X, len(X),
             len(X) if sample_weight is None else float(sample_weight.sum()),
         )
+    from neuralnet import sources as _sources
+
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise invalid_value("validation_split", "a number in [0, 1)", validation_split)
     if validation_data is not None and validation_split:

@@ -225,9 +225,9 @@ def _read_table(path: str, sep: str | None):
         raise ValueError(f"cannot read {path!r}: {_os_reason(exc)}.") from None
 
 
-def _check_columns(path: str, table, target: str | None, args) -> None:
-    """Refuse a target or --features/--drop/--categorical name the table does not have."""
-    columns = list(table.columns)
+def _check_columns(path: str, columns: Sequence, target: str | None, args) -> None:
+    """Refuse a target or --features/--drop/--categorical name the table's columns lack."""
+    columns = list(columns)
     listed = ", ".join(map(str, columns))
     if target is not None and target not in columns:
         raise ValueError(f"{path} has no column {target!r} to predict; its columns are: {listed}.")
@@ -332,7 +332,7 @@ def _load_data(args: argparse.Namespace):
         if args.target is None:
             raise ValueError("--data needs --target COLUMN: the column to predict.")
         table = _read_table(args.data, args.sep)
-        _check_columns(args.data, table, args.target, args)
+        _check_columns(args.data, table.columns, args.target, args)
         X, y = tabular.split_target(table, args.target)
         return X, y, args.data
     if args.target is not None:
@@ -684,7 +684,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     model = io.load(args.model)
     table = _read_table(args.input, args.sep)
-    _check_columns(args.input, table, args.target, args)
+    _check_columns(args.input, table.columns, args.target, args)
     X_table, y = tabular.split_target(table, args.target)
     X = _model_inputs(model, X_table, args.input)
     encoder = model.target_encoder

@@ -14,6 +14,7 @@ from palmerpenguins import load_penguins
 from sklearn.datasets import load_diabetes
 
 import neuralnet
+from conftest import table_feeds
 from neuralnet import NeuralNet, io
 from neuralnet.cli import main
 from neuralnet.streaming import (
@@ -190,6 +191,21 @@ def test_cli_streams_penguins_and_the_model_answers_in_labels(tmp_path):
     code, out, _ = _run(["info", str(model_path)])
     assert code == 0 and "sex                categorical, one-hot (3 inputs)" in out
     assert "year" not in out
+    # The ONNX graph and the server take the raw columns too, and answer in labels.
+    import onnxruntime as ort
+    from fastapi.testclient import TestClient
+
+    from neuralnet import serve
+
+    assert _run(["export", str(model_path), str(tmp_path / "m.onnx")])[0] == 0
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    proto = model.to_onnx()
+    assert session.run(["labels"], table_feeds(known, proto))[0].ravel().tolist() == labels.tolist()
+    rows = known.head(3).drop(columns=["species"]).astype(object)
+    instances = [{k: (None if v != v else v) for k, v in row.items()}
+                 for row in rows.to_dict("records")]
+    response = TestClient(serve.create_app(model)).post("/predict", json={"instances": instances})
+    assert response.status_code == 200 and response.json()["labels"] == labels[:3].tolist()
 
 
 def test_a_regression_target_streams_and_answers_in_its_units(tmp_path):

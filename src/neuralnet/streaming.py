@@ -7,26 +7,38 @@ few row groups), and memory holds a few row groups, not the table. Write the fil
 groups of a size that fits comfortably (``pyarrow.parquet.write_table(..., row_group_size=)``,
 say 100,000 rows).
 
-The preprocessing statistics come from a pass made before training, in one of two ways
-(``statistics=``):
+The preprocessing is the tables issue's, the same as for one CSV file: a
+``neuralnet.tabular.TablePreprocessor`` (types, imputes, one-hot encodes, gap indicators) and
+a ``neuralnet.tabular.TargetEncoder`` (labels of any type, a regression standardised). The
+dataset fits them before training, in two passes that keep little:
 
-- ``"first_pass"`` (the default): every row group is read once, and the preprocessor fits
-  from the stream of tables (``fit_preprocessor(tables, columns)`` gets an iterator). The
-  built-in ``NumericStandardizer`` does this: exact means and standard deviations over every
-  row, in one pass and constant memory.
-- ``"sample"``: ``sample_rows`` rows drawn uniformly (seeded) from every row group, in one
-  table (``fit_preprocessor(table, columns)`` gets a ``pyarrow.Table``), for a preprocessor
-  that needs its rows in memory; it still reads every row group once, but keeps only the
-  sample.
+- the target, from a pass over its column alone (cheap: one column of every row group): the
+  distinct labels of every row group, so that a class found in one row group only is still a
+  class, or a regression's exact mean and standard deviation. The encoder equals the one
+  fitting on the whole column gives, and its task follows the same ``task="auto"`` rule. Rows
+  without a target are dropped, row group by row group (a ``TableNote`` says how many, once).
+- the features, from a sample (``statistics="sample"``, the default): ``sample_rows`` rows
+  (100,000 by default; every row of a smaller dataset) drawn uniformly without replacement
+  from every row group with ``seed``, in one pass that keeps only the sampled rows. The
+  ``TablePreprocessor`` fits on them as a pandas DataFrame, so a level or a gap that the
+  sample misses is handled as an unseen one (the "<other>" input, the median) at transform.
+  The same seed gives the same sample and the same statistics. Both passes run over every
+  row group, the ones later held out for testing included.
 
-Either pass also summarises the target (its range, whether it holds whole numbers), which is
-how the command line tells classification from regression without loading the column.
+Each row group is then read as ``table.to_pandas()``, transformed by the preprocessor into the
+network's inputs (float64, or the ``dtype`` given: the model's) and its targets encoded
+(class indices, or standardised): ``ParquetChunks.read``.
 
-A preprocessor is any object with ``transform(table) -> ndarray (n_rows, n_features)``,
-``feature_names`` (its output columns) and ``get_config() -> dict`` (JSON, saved in the
-model's metadata). ``NumericStandardizer`` is the minimal one: numeric columns only,
-standardised; its config is the ``{"mean", "scale"}`` scaling that ``neuralnet predict`` and
-``evaluate`` apply to a CSV file, so a model trained on Parquet predicts CSV rows as well.
+A preprocessor of your own is ``fit_preprocessor(data, feature_columns) -> preprocessor``, an
+object with ``transform(table) -> ndarray (n_rows, n_features)`` of a ``pyarrow.Table``.
+``statistics="sample"`` hands it the sample as one ``pyarrow.Table``; ``"first_pass"`` hands it
+an iterator over every row group's table, for statistics computed exactly in one streaming
+pass. ``NumericStandardizer`` (``fit_standardizer``) is the minimal one: numeric columns
+without gaps, standardised with exact means and standard deviations in constant memory.
+``neuralnet train`` uses the table preprocessor, so the model file keeps it and the target's
+encoder as a model trained on a CSV file does: ``neuralnet predict``/``evaluate``,
+``neuralnet.load(path).predict(table)``, ONNX export and ``neuralnet serve`` take the raw
+columns and answer in the target's labels or units.
 """
 
 from __future__ import annotations

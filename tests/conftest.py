@@ -50,6 +50,20 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).max() / scale)
 
 
+def table_feeds(table, proto):
+    """A table's feeds for a table model's ONNX graph: one [N, 1] input per raw column, float
+    (NaN missing) or string ("" missing)."""
+    feeds = {}
+    for value in proto.graph.input:
+        column = table[value.name]
+        if value.type.tensor_type.elem_type == 8:  # STRING
+            feeds[value.name] = np.array([["" if v is None or v != v else str(v)]
+                                          for v in column.tolist()], dtype=object)
+        else:
+            feeds[value.name] = column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None]
+    return feeds
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

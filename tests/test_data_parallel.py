@@ -192,3 +192,35 @@ def test_cli_trains_on_a_running_cluster(client, capsys, tmp_path):
     assert code == 0, out
     assert f"on the Dask cluster at {address}" in out and "test accuracy" in out
     assert io.load(tmp_path / "m.npz").epoch == 2
+
+
+def test_cli_trains_a_table_with_text_and_gaps_on_the_cluster(client, tmp_path):
+    """A CSV table and a Parquet directory, encoded as on one machine, then trained on Dask."""
+    import contextlib
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from palmerpenguins import load_penguins
+
+    import neuralnet
+    from neuralnet.cli import main
+
+    # Shuffled: the file lists the species in turn, and the last row groups are held out.
+    frame = load_penguins().sample(frac=1, random_state=0).reset_index(drop=True)
+    frame.to_csv(tmp_path / "penguins.csv", index=False)
+    (tmp_path / "d").mkdir()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "d" / "part.parquet", row_group_size=50)
+    address = client.scheduler.address
+    for data in ("penguins.csv", "d"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["train", "--data", str(tmp_path / data), "--target", "species",
+                         "--epochs", "30", "--batch-size", "64", "--quiet", "--scheduler", address,
+                         "--save", str(tmp_path / "m.npz")])
+        assert code == 0, out.getvalue()
+        assert f"on the Dask cluster at {address}" in out.getvalue()
+        assert "features        7 columns as 15 inputs" in out.getvalue()
+        assert float(out.getvalue().split("test accuracy")[1].split("%")[0]) > 90
+        model = neuralnet.load(tmp_path / "m.npz")
+        assert (model.predict_classes(frame) == frame["species"]).mean() > 0.9

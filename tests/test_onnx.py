@@ -12,6 +12,7 @@ import onnxruntime as ort
 import pytest
 
 import neuralnet
+from conftest import table_feeds
 from neuralnet import Dropout, FullyConnectedLayer, NeuralNet, onnx_export
 from neuralnet.activations import ACTIVATIONS, Activation
 from neuralnet.cli import main
@@ -509,19 +510,6 @@ def test_a_preprocessor_declares_one_input_per_column(X, monkeypatch):
         model.to_onnx(preprocessor=columns, scaling={"mean": [0] * 4, "scale": [1] * 4})
 
 
-def _table_feeds(table, proto):
-    """One [N, 1] input per raw column: float (NaN missing) or string ("" missing)."""
-    feeds = {}
-    for value in proto.graph.input:
-        column = table[value.name]
-        if value.type.tensor_type.elem_type == 8:  # STRING
-            feeds[value.name] = np.array([["" if v is None or v != v else str(v)]
-                                          for v in column.tolist()], dtype=object)
-        else:
-            feeds[value.name] = column.to_numpy(dtype=np.float32, na_value=np.nan)[:, None]
-    return feeds
-
-
 @pytest.mark.parametrize("target", ["species", "body_mass_g"])
 def test_a_table_model_exports_its_preprocessing(target, tmp_path):
     import onnxruntime as ort
@@ -545,7 +533,7 @@ def test_a_table_model_exports_its_preprocessing(target, tmp_path):
     proto = loaded.to_onnx(tmp_path / "m.onnx")
     assert [v.name for v in proto.graph.input] == pre.columns_
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
-    out = session.run(None, _table_feeds(X, proto))
+    out = session.run(None, table_feeds(X, proto))
     np.testing.assert_allclose(out[0], loaded.predict(X), rtol=1e-4, atol=1e-4)
     if classify:
         assert out[1].tolist() == loaded.predict_classes(X).tolist()

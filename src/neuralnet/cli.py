@@ -225,9 +225,9 @@ def _read_table(path: str, sep: str | None):
         raise ValueError(f"cannot read {path!r}: {_os_reason(exc)}.") from None
 
 
-def _check_columns(path: str, table, target: str | None, args) -> None:
-    """Refuse a target or --features/--drop/--categorical name the table does not have."""
-    columns = list(table.columns)
+def _check_columns(path: str, columns: Sequence, target: str | None, args) -> None:
+    """Refuse a target or --features/--drop/--categorical name the table's columns lack."""
+    columns = list(columns)
     listed = ", ".join(map(str, columns))
     if target is not None and target not in columns:
         raise ValueError(f"{path} has no column {target!r} to predict; its columns are: {listed}.")
@@ -332,7 +332,7 @@ def _load_data(args: argparse.Namespace):
         if args.target is None:
             raise ValueError("--data needs --target COLUMN: the column to predict.")
         table = _read_table(args.data, args.sep)
-        _check_columns(args.data, table, args.target, args)
+        _check_columns(args.data, table.columns, args.target, args)
         X, y = tabular.split_target(table, args.target)
         return X, y, args.data
     if args.target is not None:
@@ -355,22 +355,13 @@ def _target_encoder(y, name: str, task: str, train: np.ndarray) -> tabular.Targe
     return encoder
 
 
-def _regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    from neuralnet import metrics
-
-    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64).reshape(-1)
-    return {"MAE": metrics.mae(y_true, y_pred),
-            "RMSE": float(np.sqrt(metrics.mse(y_true, y_pred))),
-            "R^2": metrics.r2(y_true, y_pred)}
-
-
-def _log_loss(model, outputs: np.ndarray, indices: np.ndarray) -> float:
-    """The mean negative log-probability of the true classes (probabilities clipped to 1e-15)."""
+def _log_probabilities(outputs: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Each row's log-probability of its true class (probabilities clipped to 1e-15)."""
     p = outputs.astype(np.float64)
     if p.shape[1] == 1:
         p = np.column_stack([1.0 - p[:, 0], p[:, 0]])
     true = p[np.arange(len(p)), indices]
-    return float(-np.mean(np.log(np.clip(true, 1e-15, 1.0))))
+    return np.log(np.clip(true, 1e-15, 1.0))
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -389,36 +380,47 @@ def _check_outputs(args: argparse.Namespace) -> None:
         raise ValueError(f"--plot {args.plot!r} is a file; give a folder to write the plots into.")
 
 
-def _train(args: argparse.Namespace) -> int:
-    from neuralnet import NeuralNet, streaming
-    from neuralnet.callbacks import EarlyStopping
+def _fit_table(args: argparse.Namespace, X, y, source: str) -> tuple:
+    """Split the rows in memory and fit the target's encoder and the features' preprocessor.
 
-    # A directory or glob of Parquet files is streamed (as is anything on a cluster); one table
-    # file, CSV or Parquet, is read whole with its text columns and gaps encoded.
-    if args.scheduler is not None or (args.data is not None and streaming.is_dataset_path(args.data)
-                                      and not os.path.isfile(args.data)):
-        return streaming.train_command(args)
-
-    _check_outputs(args)
-    X, y, source = _load_data(args)
+    Return ``(encoder, preprocessor, inputs, train_rows, test_rows)``: ``inputs`` are every
+    row's network inputs (float32). Every statistic of the features comes from the training
+    rows only.
+    """
     n = len(X)
     train_rows, test_rows, _, _ = datasets.train_test_split(np.arange(n), np.arange(n),
                                                             args.test_size, args.seed)
-    target = args.target or "label"
-    encoder = _target_encoder(y, target, args.task, train_rows)
-    # Every statistic of the features comes from the training rows only.
+    encoder = _target_encoder(y, args.target or "label", args.task, train_rows)
     preprocessor = tabular.TablePreprocessor(args.features, args.drop, args.categorical,
-                                             args.max_levels)._fit(X, train_rows, 5)
-    inputs = preprocessor._transform(X, np.float32, source)
-    X_train, X_test = inputs[train_rows], inputs[test_rows]
-    y_train, y_test = encoder.transform(_rows(y, train_rows)), encoder.transform(_rows(y, test_rows))
+                                             args.max_levels)._fit(X, train_rows, 6)
+    return encoder, preprocessor, preprocessor._transform(X, np.float32, source), train_rows, \
+        test_rows
+
+
+def _network_output(args: argparse.Namespace, encoder: tabular.TargetEncoder) -> tuple:
+    """Return ``(classify, loss, n_out, out_activation)`` for the encoded target.
+
+    A regression with a positive output (poisson's exponential) models the target as it is:
+    the encoder is set to leave it unstandardised, so encode the targets after this.
+    """
     classify = encoder.task_ == "classification"
     loss, n_out, out_activation = _output_layer(args.loss, classify, encoder.n_classes)
     if not classify and out_activation != "linear":
-        # A positive output (poisson's exponential) models the target as it is: no standardising.
         encoder.mean_, encoder.scale_ = 0.0, 1.0
-        y_train, y_test = encoder.transform(_rows(y, train_rows)), encoder.transform(_rows(y, test_rows))
-    sizes = (X_train.shape[1], *args.hidden, n_out)
+    return classify, loss, n_out, out_activation
+
+
+def _build_network(args: argparse.Namespace, n_features: int, classify: bool, loss: str,
+                   n_out: int, out_activation: str) -> tuple:
+    """Return ``(model, sizes, learning_rate)``: the network ``neuralnet train`` fits.
+
+    ``--hidden``, ``--activation``, ``--batch-norm``, ``--dropout`` and ``--l2`` shape it;
+    ``learning_rate`` is ``--learning-rate`` or a regression's SGD default. Refused before
+    anything is allocated when its training cannot fit in memory.
+    """
+    from neuralnet import NeuralNet
+
+    sizes = (n_features, *args.hidden, n_out)
     _check_memory(sizes, args.optimizer)
     shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
     activations = [args.activation] * (len(shapes) - 1) + [out_activation]
@@ -437,8 +439,8 @@ def _train(args: argparse.Namespace) -> int:
         if args.dropout:
             after_hidden.append({"class_name": "Dropout", "rate": args.dropout})
         layers = []
-        for (n_in, n_out), activation in zip(shapes, activations, strict=True):
-            layers += [{"class_name": "FullyConnectedLayer", "n_in": n_in, "n_out": n_out,
+        for (n_in, units), activation in zip(shapes, activations, strict=True):
+            layers += [{"class_name": "FullyConnectedLayer", "n_in": n_in, "n_out": units,
                         "activation": activation, "l2": l2 or 0.0}, *after_hidden]
         layers = layers[: len(layers) - len(after_hidden)]  # nothing after the output layer
         model = NeuralNet.from_config({"layers": layers, "loss": loss, "dtype": "float32",
@@ -446,17 +448,116 @@ def _train(args: argparse.Namespace) -> int:
     else:
         model = NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed,
                           l2=l2 or 0.0)
+    return model, sizes, learning_rate
+
+
+def _early_stopping(args: argparse.Namespace):
+    """The ``EarlyStopping`` callback of ``--early-stopping`` (None without it)."""
+    from neuralnet.callbacks import EarlyStopping
+
+    if args.early_stopping is None:
+        return None
+    if args.validation_split is None:
+        raise ValueError(
+            "--early-stopping watches the validation loss; give --validation-split too "
+            "(e.g. --validation-split 0.2)."
+        )
+    return EarlyStopping("val_loss", patience=args.early_stopping, restore_best_weights=True)
+
+
+def _print_start(args: argparse.Namespace, sizes, source: str, n_train: int, n_test: int,
+                 loss: str, where: str = "") -> None:
+    """The first line of ``neuralnet train``: the network, the data and how it is trained."""
+    print(
+        f"Training {'-'.join(map(str, sizes))} on {source!r} "
+        f"({n_train} train / {n_test} test samples) for {args.epochs} epochs "
+        f"with {args.optimizer} and {loss}" + (", batch norm" if args.batch_norm else "")
+        + (f", dropout {args.dropout:g}" if args.dropout else "") + where
+    )
+
+
+def _print_table(args: argparse.Namespace, encoder: tabular.TargetEncoder,
+                 preprocessor: tabular.TablePreprocessor) -> None:
+    """The target's task and classes or scale, and the columns the inputs come from."""
+    print(f"target          {encoder.describe()}")
+    listed = f" (neuralnet info {args.save} lists them)" if args.save else ""
+    print(f"features        {len(preprocessor.columns_)} columns as "
+          f"{preprocessor.n_features_out_} inputs{listed}")
+
+
+def _scores(model, encoder: tabular.TargetEncoder, classify: bool, parts) -> dict[str, float]:
+    """Accuracy and log loss, or MAE, RMSE and R^2 in the target's units, over ``parts``.
+
+    ``parts`` yields ``(inputs, encoded targets)``: one pair for rows in memory, a row group at
+    a time for a stream; the sums go through ``sources.MetricStream``, so no pass needs more
+    than one part in memory.
+    """
+    from neuralnet import metrics
+    from neuralnet.sources import MetricStream
+
+    stream = MetricStream(model.metric_fns(["accuracy"]) if classify else
+                          {"MAE": metrics.mae, "mse": metrics.mse, "R^2": metrics.r2})
+    log_sum, n = 0.0, 0
+    for X, t in parts:
+        outputs = model.predict(X)
+        if classify:
+            stream.update(model.check_y(t, len(X)), outputs)
+            log_sum, n = log_sum + float(np.sum(_log_probabilities(outputs, t))), n + len(t)
+        else:
+            stream.update(encoder.inverse_transform(t).reshape(-1, 1),
+                          encoder.inverse_transform(outputs))
+    scores = stream.result()
+    if classify:
+        scores["log loss"] = -log_sum / n
+    else:
+        scores["RMSE"] = float(np.sqrt(scores.pop("mse")))
+    return scores
+
+
+def _print_results(history, stopper, scores: dict, classify: bool, elapsed: float) -> None:
+    """The lines after training: early stopping, the final loss, the scores, the time."""
+    if stopper is not None and stopper.stopped_epoch is not None:
+        print(f"early stopping  after epoch {stopper.stopped_epoch + 1}: best val_loss "
+              f"{stopper.best:.4f} at epoch {stopper.best_epoch + 1}, its weights kept")
+    print(f"final loss      {history.history['loss'][-1]:.4f}")
+    train, test = scores["train"], scores["test"]
+    if classify:
+        print(f"train accuracy  {train['accuracy']:.2%}")
+        print(f"test accuracy   {test['accuracy']:.2%}")
+        print(f"test log loss   {test['log loss']:.4f}")
+    else:
+        print(f"train R^2       {train['R^2']:.4f}")
+        print(f"test R^2        {test['R^2']:.4f}")
+        print(f"test MAE        {test['MAE']:.4g}")
+    print(f"trained in      {elapsed:.2f} s")
+
+
+def _save_model(args: argparse.Namespace, model) -> None:
+    if args.save is not None:
+        model.save(args.save)
+        print(f"saved model to  {args.save}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from neuralnet import streaming
+
+    # A directory or glob of Parquet files is streamed (as is anything on a cluster); one table
+    # file, CSV or Parquet, is read whole with its text columns and gaps encoded.
+    if args.scheduler is not None or (args.data is not None and streaming.is_dataset_path(args.data)
+                                      and not os.path.isfile(args.data)):
+        return streaming.train_command(args)
+
+    _check_outputs(args)
+    X, y, source = _load_data(args)
+    encoder, preprocessor, inputs, train_rows, test_rows = _fit_table(args, X, y, source)
+    X_train, X_test = inputs[train_rows], inputs[test_rows]
+    classify, loss, n_out, out_activation = _network_output(args, encoder)
+    y_train, y_test = encoder.transform(_rows(y, train_rows)), encoder.transform(_rows(y, test_rows))
+    model, sizes, learning_rate = _build_network(args, X_train.shape[1], classify, loss, n_out,
+                                                 out_activation)
     model.preprocessor, model.target_encoder = preprocessor, encoder
-    callbacks, stopper, animation = [], None, None
-    if args.early_stopping is not None:
-        if args.validation_split is None:
-            raise ValueError(
-                "--early-stopping watches the validation loss; give --validation-split too "
-                "(e.g. --validation-split 0.2)."
-            )
-        stopper = EarlyStopping("val_loss", patience=args.early_stopping,
-                                restore_best_weights=True)
-        callbacks.append(stopper)
+    stopper, animation = _early_stopping(args), None
+    callbacks = [stopper] if stopper is not None else []
     if args.animate is not None:
         from neuralnet.plot import TrainingAnimation
 
@@ -464,17 +565,9 @@ def _train(args: argparse.Namespace) -> int:
         animation = TrainingAnimation(X_train, y_train, args.animate,
                                       every=max(1, math.ceil(args.epochs / 100)))
         callbacks.append(animation)
-    print(
-        f"Training {'-'.join(map(str, sizes))} on {source!r} "
-        f"({len(X_train)} train / {len(X_test)} test samples) for {args.epochs} epochs "
-        f"with {args.optimizer} and {loss}" + (", batch norm" if args.batch_norm else "")
-        + (f", dropout {args.dropout:g}" if args.dropout else "")
-    )
+    _print_start(args, sizes, source, len(X_train), len(X_test), loss)
     if args.data is not None:
-        print(f"target          {encoder.describe()}")
-        listed = f" (neuralnet info {args.save} lists them)" if args.save else ""
-        print(f"features        {len(preprocessor.columns_)} columns as {X_train.shape[1]} "
-              f"inputs{listed}")
+        _print_table(args, encoder, preprocessor)
     start = time.perf_counter()
     # The per-epoch lines (or bar) carry the loss, the metric and val_* as training goes.
     history = model.fit(
@@ -486,24 +579,9 @@ def _train(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else 1,
     )
     elapsed = time.perf_counter() - start
-    if stopper is not None and stopper.stopped_epoch is not None:
-        print(f"early stopping  after epoch {stopper.stopped_epoch + 1}: best val_loss "
-              f"{stopper.best:.4f} at epoch {stopper.best_epoch + 1}, its weights kept")
-    print(f"final loss      {history.history['loss'][-1]:.4f}")
-    if classify:
-        train, test = model.evaluate(X_train, y_train), model.evaluate(X_test, y_test)
-        print(f"train accuracy  {train['accuracy']:.2%}")
-        print(f"test accuracy   {test['accuracy']:.2%}")
-        print(f"test log loss   {_log_loss(model, model.predict(X_test), y_test):.4f}")
-    else:
-        scores = {}
-        for part, rows, Z in (("train", train_rows, X_train), ("test", test_rows, X_test)):
-            truth = encoder.inverse_transform(encoder.transform(_rows(y, rows)))
-            scores[part] = _regression_scores(truth, encoder.inverse_transform(model.predict(Z)))
-        print(f"train R^2       {scores['train']['R^2']:.4f}")
-        print(f"test R^2        {scores['test']['R^2']:.4f}")
-        print(f"test MAE        {scores['test']['MAE']:.4g}")
-    print(f"trained in      {elapsed:.2f} s")
+    scores = {part: _scores(model, encoder, classify, [(Z, t)])
+              for part, Z, t in (("train", X_train, y_train), ("test", X_test, y_test))}
+    _print_results(history, stopper, scores, classify, elapsed)
     if args.plot is not None:
         from neuralnet import plot
 
@@ -513,9 +591,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"wrote           {path}")
     if animation is not None:
         print(f"wrote           {args.animate} ({animation.n_frames} frames)")
-    if args.save is not None:
-        model.save(args.save)
-        print(f"saved model to  {args.save}")
+    _save_model(args, model)
     return 0
 
 
@@ -608,7 +684,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     model = io.load(args.model)
     table = _read_table(args.input, args.sep)
-    _check_columns(args.input, table, args.target, args)
+    _check_columns(args.input, table.columns, args.target, args)
     X_table, y = tabular.split_target(table, args.target)
     X = _model_inputs(model, X_table, args.input)
     encoder = model.target_encoder
@@ -618,17 +694,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         for name, value in model.evaluate(X, targets).items():
             print(f"{name:<9} {value:.2%}" if name == "accuracy" else f"{name:<9} {value:.4f}")
         return 0
-    targets = encoder.transform(y)
-    outputs = model.predict(X)
-    if encoder.task_ == "classification":
-        accuracy = float(np.mean(model.predict_classes(X) == targets))
-        print(f"accuracy  {accuracy:.2%}")
-        print(f"log loss  {_log_loss(model, outputs, targets):.4f}")
+    classify = encoder.task_ == "classification"
+    scores = _scores(model, encoder, classify, [(X, encoder.transform(y))])
+    if classify:
+        print(f"accuracy  {scores['accuracy']:.2%}")
+        print(f"log loss  {scores['log loss']:.4f}")
     else:
-        scores = _regression_scores(encoder.inverse_transform(targets),
-                                    encoder.inverse_transform(outputs))
-        for name, value in scores.items():
-            print(f"{name:<9} {value:.4g}")
+        for name in ("MAE", "RMSE", "R^2"):
+            print(f"{name:<9} {scores[name]:.4g}")
     return 0
 
 

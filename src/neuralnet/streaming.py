@@ -7,38 +7,50 @@ few row groups), and memory holds a few row groups, not the table. Write the fil
 groups of a size that fits comfortably (``pyarrow.parquet.write_table(..., row_group_size=)``,
 say 100,000 rows).
 
-The preprocessing statistics come from a pass made before training, in one of two ways
-(``statistics=``):
+The preprocessing is the tables issue's, the same as for one CSV file: a
+``neuralnet.tabular.TablePreprocessor`` (types, imputes, one-hot encodes, gap indicators) and
+a ``neuralnet.tabular.TargetEncoder`` (labels of any type, a regression standardised). The
+dataset fits them before training, in two passes that keep little:
 
-- ``"first_pass"`` (the default): every row group is read once, and the preprocessor fits
-  from the stream of tables (``fit_preprocessor(tables, columns)`` gets an iterator). The
-  built-in ``NumericStandardizer`` does this: exact means and standard deviations over every
-  row, in one pass and constant memory.
-- ``"sample"``: ``sample_rows`` rows drawn uniformly (seeded) from every row group, in one
-  table (``fit_preprocessor(table, columns)`` gets a ``pyarrow.Table``), for a preprocessor
-  that needs its rows in memory; it still reads every row group once, but keeps only the
-  sample.
+- the target, from a pass over its column alone (cheap: one column of every row group): the
+  distinct labels of every row group, so that a class found in one row group only is still a
+  class, or a regression's exact mean and standard deviation. The encoder equals the one
+  fitting on the whole column gives, and its task follows the same ``task="auto"`` rule. Rows
+  without a target are dropped, row group by row group (a ``TableNote`` says how many, once).
+- the features, from a sample (``statistics="sample"``, the default): ``sample_rows`` rows
+  (100,000 by default; every row of a smaller dataset) drawn uniformly without replacement
+  from every row group with ``seed``, in one pass that keeps only the sampled rows. The
+  ``TablePreprocessor`` fits on them as a pandas DataFrame, so a level or a gap that the
+  sample misses is handled as an unseen one (the "<other>" input, the median) at transform.
+  The same seed gives the same sample and the same statistics. Both passes run over every
+  row group, the ones later held out for testing included.
 
-Either pass also summarises the target (its range, whether it holds whole numbers), which is
-how the command line tells classification from regression without loading the column.
+Each row group is then read as ``table.to_pandas()``, transformed by the preprocessor into the
+network's inputs (float64, or the ``dtype`` given: the model's) and its targets encoded
+(class indices, or standardised): ``ParquetChunks.read``.
 
-A preprocessor is any object with ``transform(table) -> ndarray (n_rows, n_features)``,
-``feature_names`` (its output columns) and ``get_config() -> dict`` (JSON, saved in the
-model's metadata). ``NumericStandardizer`` is the minimal one: numeric columns only,
-standardised; its config is the ``{"mean", "scale"}`` scaling that ``neuralnet predict`` and
-``evaluate`` apply to a CSV file, so a model trained on Parquet predicts CSV rows as well.
+A preprocessor of your own is ``fit_preprocessor(data, feature_columns) -> preprocessor``, an
+object with ``transform(table) -> ndarray (n_rows, n_features)`` of a ``pyarrow.Table``.
+``statistics="sample"`` hands it the sample as one ``pyarrow.Table``; ``"first_pass"`` hands it
+an iterator over every row group's table, for statistics computed exactly in one streaming
+pass. ``NumericStandardizer`` (``fit_standardizer``) is the minimal one: numeric columns
+without gaps, standardised with exact means and standard deviations in constant memory.
+``neuralnet train`` uses the table preprocessor, so the model file keeps it and the target's
+encoder as a model trained on a CSV file does: ``neuralnet predict``/``evaluate``,
+``neuralnet.load(path).predict(table)``, ONNX export and ``neuralnet serve`` take the raw
+columns and answer in the target's labels or units.
 """
 
 from __future__ import annotations
 
 import glob as _glob
-import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from neuralnet import sources as _sources
+from neuralnet import tabular
 
 __all__ = [
     "ParquetDataset",
@@ -93,14 +105,43 @@ def _files(path) -> list[str]:
 
 
 # -------------------------------------------------------------------------- preprocessing
+class _Moments:
+    """Each column's count, mean and sum of squared deviations, merged one block at a time.
+
+    Chan, Golub & LeVeque's pairwise update: one pass, constant memory, the population
+    standard deviation over every row, without the cancellation of a sum of squares.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.n, self.mean, self.m2 = 0, np.zeros(width), np.zeros(width)
+
+    def add(self, X: np.ndarray) -> None:
+        if not len(X):
+            return
+        n_b, mean_b = len(X), X.mean(axis=0)
+        m2_b = ((X - mean_b) ** 2).sum(axis=0)
+        total = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * (n_b / total)
+        self.m2 = self.m2 + m2_b + delta**2 * (self.n * n_b / total)
+        self.n = total
+
+    @property
+    def std(self) -> np.ndarray:
+        """The standard deviations, 1 where a column is constant (nothing to scale)."""
+        std = np.sqrt(self.m2 / self.n)
+        std[std == 0] = 1.0
+        return std
+
+
 class NumericStandardizer:
     """Standardise numeric columns, ``(x - mean) / std`` (std 1 for a constant column).
 
     ``fit`` reads a stream of tables (or one table) and merges each one's count, mean and sum
-    of squared deviations (Chan, Golub & LeVeque's pairwise update): one pass, constant
-    memory, the population standard deviation over every row. A column that is not numeric,
-    or a missing value, is a ``ValueError`` naming it (the tables issue's preprocessor types,
-    imputes and one-hot encodes; this one does not).
+    of squared deviations: one pass, constant memory, the population standard deviation over
+    every row. A column that is not numeric, or a missing value, is a ``ValueError`` naming it
+    (``neuralnet.tabular.TablePreprocessor``, the default of ``ParquetDataset``, types,
+    imputes and one-hot encodes; this one does not). For ``statistics="first_pass"``.
     """
 
     def __init__(self, feature_names: Sequence[str], mean=None, scale=None) -> None:
@@ -132,25 +173,15 @@ class NumericStandardizer:
         """Learn each column's mean and standard deviation from ``tables`` (or one table)."""
         if hasattr(tables, "num_rows"):
             tables = [tables]
-        n, mean, m2 = 0, np.zeros(len(self.feature_names)), np.zeros(len(self.feature_names))
+        moments = _Moments(len(self.feature_names))
         for table in tables:
             X = self._matrix(table)
-            if not len(X):
-                continue
             if not np.isfinite(X).all():
                 raise ValueError("The features hold NaN or infinite values; expected finite numbers.")
-            n_b, mean_b = len(X), X.mean(axis=0)
-            m2_b = ((X - mean_b) ** 2).sum(axis=0)
-            total = n + n_b
-            delta = mean_b - mean
-            mean = mean + delta * (n_b / total)
-            m2 = m2 + m2_b + delta**2 * (n * n_b / total)
-            n = total
-        if n == 0:
+            moments.add(X)
+        if moments.n == 0:
             raise ValueError("The dataset holds no rows to fit the preprocessing statistics on.")
-        std = np.sqrt(m2 / n)
-        std[std == 0] = 1.0
-        self.mean, self.scale = mean, std
+        self.mean, self.scale = moments.mean, moments.std
         return self
 
     def transform(self, table) -> np.ndarray:
@@ -160,53 +191,113 @@ class NumericStandardizer:
         return (self._matrix(table) - self.mean) / self.scale
 
     def get_config(self) -> dict:
-        """The statistics as JSON-able data: the CSV path's ``scaling`` metadata."""
+        """The statistics as JSON-able data: ``{"mean": [...], "scale": [...]}``."""
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
 
 def fit_standardizer(data, feature_columns: Sequence[str]) -> NumericStandardizer:
-    """The default ``fit_preprocessor``: a ``NumericStandardizer`` fitted on ``data``."""
+    """A ``fit_preprocessor``: a ``NumericStandardizer`` fitted on ``data`` (either pass)."""
     return NumericStandardizer(feature_columns).fit(data)
 
 
+# ---------------------------------------------------------------------------- the target
+class _TargetScan:
+    """What one pass over the target column learns, a row group at a time.
+
+    The distinct labels (all of them for classes, so that a class in one row group only is
+    not missed; for a numeric target only up to one more than ``max_classes``, which is
+    enough for ``task="auto"`` to call it a regression) and a numeric target's exact mean and
+    standard deviation. ``encoder`` then builds the ``TargetEncoder`` that fitting on the
+    whole column would give: fitted on the distinct labels (the task, the classes and the
+    errors depend on them only), with a regression's scale from the moments.
+    """
+
+    def __init__(self, task: str, name: str) -> None:
+        self.unfitted = tabular.TargetEncoder(task)  # refuses a bad task before the pass
+        self.task, self.name = task, name
+        self.labels = None  # a Series of the distinct labels seen so far
+        self.numeric = True  # no row group held text (or other labels that are not numbers)
+        self.moments = _Moments(1)
+
+    def add(self, y, what: str) -> None:
+        """Add one row group's targets ``y`` (a pandas Series, missing values dropped)."""
+        if not len(y):
+            return
+        pd = tabular._pandas()
+        if self.numeric and tabular._infer_kind(y, self.name) == "categorical":
+            self.numeric = False
+        if self.numeric:
+            self.moments.add(tabular._numbers(y, self.name, what)[:, None])
+        labels = y.drop_duplicates()
+        if self.labels is not None:
+            labels = pd.concat([self.labels, labels], ignore_index=True).drop_duplicates()
+        if self.task == "regression" or (self.numeric and self.task == "auto"):
+            labels = labels.iloc[: self.unfitted.max_classes + 1]
+        self.labels = labels
+
+    def encoder(self) -> tabular.TargetEncoder:
+        encoder = self.unfitted.fit(self.labels, self.name)
+        if encoder.task_ == "regression":
+            encoder.mean_, encoder.scale_ = float(self.moments.mean[0]), float(self.moments.std[0])
+        return encoder
+
+
 # ------------------------------------------------------------------------------ the data
-class _TargetSummary:
-    """The target's count, range and whether it holds whole numbers, gathered while scanning."""
-
-    def __init__(self) -> None:
-        self.n, self.low, self.high, self.whole = 0, math.inf, -math.inf, True
-
-    def add(self, y: np.ndarray) -> None:
-        if len(y):
-            self.n += len(y)
-            self.low, self.high = min(self.low, float(y.min())), max(self.high, float(y.max()))
-            self.whole = self.whole and bool(np.all(y == np.round(y)))
-
-
 class ParquetDataset:
     """Parquet files read one row group at a time, with a preprocessor fitted on them.
 
     Args:
         path: a directory (searched recursively for ``*.parquet``), a glob such as
             ``"data/part-*.parquet"``, or one file.
-        target: the column to predict.
-        feature_columns: the input columns (default: every column but the target).
-        fit_preprocessor: ``fit_preprocessor(data, feature_columns) -> preprocessor`` (see the
-            module); default ``fit_standardizer``.
-        statistics: ``"first_pass"`` or ``"sample"`` (see the module).
+        target: the column to predict. Rows without a value there are dropped (a
+            ``TableNote`` says how many, once).
+        feature_columns: the columns read as inputs (default: every column but the target).
+        preprocessor: the unfitted ``neuralnet.tabular.TablePreprocessor`` to fit on the sample
+            (its ``features``, ``drop``, ``categorical``, ``max_levels``); default
+            ``TablePreprocessor()``.
+        fit_preprocessor: instead, ``fit_preprocessor(data, feature_columns) -> preprocessor``
+            (see the module), e.g. ``fit_standardizer``.
+        statistics: ``"sample"`` (the default) or ``"first_pass"`` (see the module).
         sample_rows: the sample's size for ``statistics="sample"``.
         seed: seeds the sample.
+        task: the target's task, ``"auto"``, ``"classification"`` or ``"regression"``, as
+            ``neuralnet.tabular.TargetEncoder``'s.
+        dtype: the inputs' dtype (the model's; float64 by default).
     """
 
     def __init__(self, path, target: str, feature_columns: Sequence[str] | None = None,
-                 fit_preprocessor: Callable = fit_standardizer, statistics: str = "first_pass",
-                 sample_rows: int = 100_000, seed: int = 0) -> None:
+                 fit_preprocessor: Callable | None = None, statistics: str = "sample",
+                 sample_rows: int = 100_000, seed: int = 0,
+                 preprocessor: tabular.TablePreprocessor | None = None, task: str = "auto",
+                 dtype=np.float64) -> None:
         pa = _pyarrow()
         if statistics not in STATISTICS:
             raise ValueError(
                 f"Received an invalid value for `statistics`, expected one of {STATISTICS}. "
                 f"Received: statistics={statistics!r}"
             )
+        if isinstance(sample_rows, bool) or not isinstance(sample_rows, (int, np.integer)) \
+                or sample_rows < 1:
+            raise ValueError(
+                "Received an invalid value for `sample_rows`, expected a positive integer. "
+                f"Received: sample_rows={sample_rows!r}"
+            )
+        if fit_preprocessor is not None and preprocessor is not None:
+            raise ValueError("Give `preprocessor` (a TablePreprocessor to fit) or "
+                             "`fit_preprocessor` (a function fitting one), not both.")
+        if fit_preprocessor is None:
+            if statistics == "first_pass":
+                raise ValueError(
+                    "statistics='first_pass' streams the row groups to `fit_preprocessor`; the "
+                    "TablePreprocessor needs its rows in memory: use statistics='sample', or "
+                    "give fit_preprocessor= (e.g. neuralnet.streaming.fit_standardizer)."
+                )
+            preprocessor = tabular.TablePreprocessor() if preprocessor is None else preprocessor
+            if not isinstance(preprocessor, tabular.TablePreprocessor):
+                raise TypeError(
+                    "`preprocessor` must be a neuralnet.tabular.TablePreprocessor; received "
+                    f"{type(preprocessor).__name__} (give fit_preprocessor= for another kind)."
+                )
         self.files = _files(path)
         self.path = os.fspath(path)
         self.dataset = pa.dataset.dataset(self.files, format="parquet")
@@ -220,49 +311,89 @@ class ParquetDataset:
         if missing:
             raise ValueError(f"{self.path} has no column(s) {missing}; its columns are: {', '.join(names)}.")
         self.feature_columns = list(feature_columns)
+        self.dtype = np.dtype(dtype)
+        self._read_columns = self.feature_columns
         self.row_groups = [rg for fragment in self.dataset.get_fragments()
                            for rg in fragment.split_by_row_group()]
-        self.sizes = [rg.row_groups[0].num_rows for rg in self.row_groups]
-        if not sum(self.sizes):
+        if not sum(rg.row_groups[0].num_rows for rg in self.row_groups):
             raise ValueError(f"{self.path} holds no rows.")
-        self.target_summary = _TargetSummary()
-        self.preprocessor = self._fit(fit_preprocessor, statistics, sample_rows, seed)
-        probe = self.preprocessor.transform(self._table(0).slice(0, 1))
-        self.n_features = int(probe.shape[1])
+        self.target_encoder = self._scan_target(task)
+        self.n_sampled: int | None = None
+        if fit_preprocessor is None:
+            sample = self._sample(sample_rows, seed)
+            self.preprocessor = preprocessor.fit(sample.to_pandas())
+            # Only the columns the preprocessor uses are read from now on.
+            self._read_columns = list(self.preprocessor.columns_)
+            self.n_features = self.preprocessor.n_features_out_
+        else:
+            data = self._scan() if statistics == "first_pass" else self._sample(sample_rows, seed)
+            self.preprocessor = fit_preprocessor(data, self.feature_columns)
+            probe = self.preprocessor.transform(self._table(0)[0].slice(0, 1))
+            self.n_features = int(probe.shape[1])
 
-    def _table(self, i: int):
-        return self.row_groups[i].to_table(columns=[*self.feature_columns, self.target])
+    def _where(self, i: int) -> str:
+        fragment = self.row_groups[i]
+        return f"row group {fragment.row_groups[0].id} of {fragment.path}"
 
-    def _target(self, table) -> np.ndarray:
-        column = table.column(self.target)
-        if column.null_count:
-            raise ValueError(f"The target column {self.target!r} has {column.null_count} missing value(s).")
-        try:
-            return column.to_numpy().astype(np.float64)
-        except (TypeError, ValueError, NotImplementedError):
-            raise ValueError(
-                f"The target column {self.target!r} has type {column.type}; expected numbers."
-            ) from None
+    def _table(self, i: int, columns: Sequence[str] | None = None) -> tuple:
+        """Row group ``i``'s feature columns and its targets, the rows without one dropped."""
+        columns = self._read_columns if columns is None else columns
+        table = self.row_groups[i].to_table(columns=[*columns, self.target],
+                                            schema=self.dataset.schema)
+        y = table.column(self.target).to_pandas()
+        table = table.select(columns)
+        missing = tabular._missing_mask(y)
+        if missing.any():
+            keep = ~missing
+            table, y = table.filter(_pyarrow().array(keep)), y[keep].reset_index(drop=True)
+        return table, y
+
+    def _scan_target(self, task: str) -> tabular.TargetEncoder:
+        """The pass over the target column: the rows kept per row group, and its encoder."""
+        scan = _TargetScan(task, self.target)
+        sizes, n_missing = [], 0
+        for i in range(len(self.row_groups)):
+            _, y = self._table(i, [])
+            n_missing += self.row_groups[i].row_groups[0].num_rows - len(y)
+            sizes.append(len(y))
+            scan.add(y, f"{self.path} ({self._where(i)})")
+        if n_missing:
+            tabular._note_missing_target(n_missing, sum(sizes), self.target, 4)
+        # A row group without a target in any row is no chunk at all.
+        self.row_groups = [rg for rg, size in zip(self.row_groups, sizes, strict=True) if size]
+        self.sizes = [size for size in sizes if size]
+        return scan.encoder()
 
     def _scan(self) -> Iterator:
-        """Every row group's feature table, in order, summarising the target on the way."""
+        """Every row group's feature table, in order."""
         for i in range(len(self.row_groups)):
-            table = self._table(i)
-            self.target_summary.add(self._target(table))
-            yield table.select(self.feature_columns)
+            yield self._table(i)[0]
 
-    def _fit(self, fit_preprocessor, statistics, sample_rows, seed):
-        if statistics == "first_pass":
-            return fit_preprocessor(self._scan(), self.feature_columns)
+    def _sample(self, sample_rows: int, seed: int):
+        """``sample_rows`` rows drawn uniformly (seeded, without replacement) from every row
+        group, in one table; only the row groups holding some are read."""
         pa = _pyarrow()
-        rng = np.random.default_rng(seed)
         total = sum(self.sizes)
-        keep = min(1.0, sample_rows / total)
+        k = min(sample_rows, total)
+        picked = np.sort(np.random.default_rng(seed).choice(total, k, replace=False))
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)])
         parts = []
-        for table in self._scan():
-            mask = rng.random(table.num_rows) < keep
-            parts.append(table.filter(pa.array(mask)))
-        return fit_preprocessor(pa.concat_tables(parts), self.feature_columns)
+        for i in range(len(self.row_groups)):
+            lo, hi = np.searchsorted(picked, offsets[i : i + 2])
+            if hi > lo:
+                parts.append(self._table(i)[0].take(pa.array(picked[lo:hi] - offsets[i])))
+        self.n_sampled = k
+        return pa.concat_tables(parts)
+
+    def row_group(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row group ``i``'s network inputs ``(n, n_features)`` and encoded targets ``(n,)``."""
+        table, y = self._table(i)
+        if isinstance(self.preprocessor, tabular.TablePreprocessor):
+            X = self.preprocessor._transform(table.to_pandas(), self.dtype,
+                                             f"{self.path} ({self._where(i)})")
+        else:
+            X = np.asarray(self.preprocessor.transform(table), dtype=self.dtype)
+        return X, self.target_encoder.transform(y)
 
     def reader(self, row_groups: Sequence[int] | None = None) -> ParquetChunks:
         """The chunk reader over these row groups (default: all), for ``sources.Chunked``."""
@@ -271,20 +402,11 @@ class ParquetDataset:
 
     def split(self, fraction: float) -> tuple[ParquetChunks, ParquetChunks]:
         """Hold out the last ``fraction`` of the row groups (at least one): (rest, held out)."""
-        n = len(self.sizes)
-        if n < 2:
-            raise ValueError(
-                f"{self.path} has one row group; holding data out needs at least two. "
-                "Write the files with smaller row groups (row_group_size=)."
-            )
-        n_out = min(n - 1, max(1, int(round(n * fraction))))
-        return self.reader(range(n - n_out)), self.reader(range(n - n_out, n))
+        return self.reader().split(fraction)
 
     def batches(self, batch_size: int = 1024) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield preprocessed ``(X_batch, y_batch)`` of ``batch_size`` rows, in order, streaming."""
-        reader = self.reader()
-        for i in range(len(reader.sizes)):
-            X, y, _ = reader.read(i)
+        for X, y in self.reader().parts():
             for start in range(0, len(X), batch_size):
                 yield X[start : start + batch_size], y[start : start + batch_size]
 
@@ -297,15 +419,32 @@ class ParquetChunks:
         self.sizes = [dataset.sizes[i] for i in row_groups]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
         self.n_features = dataset.n_features
-        self.row_bytes = 8 * dataset.n_features
+        self.row_bytes = dataset.dtype.itemsize * dataset.n_features
 
     def read(self, i: int) -> tuple[np.ndarray, np.ndarray, None]:
-        table = self.dataset._table(self.row_groups[i])
-        X = self.dataset.preprocessor.transform(table.select(self.dataset.feature_columns))
-        return X, self.dataset._target(table), None
+        """Chunk ``i``: its inputs, its encoded targets (class indices, or standardised)."""
+        return (*self.dataset.row_group(self.row_groups[i]), None)
+
+    def parts(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Each chunk's ``(inputs, encoded targets)``, in order, one in memory at a time."""
+        return (self.read(i)[:2] for i in range(len(self.sizes)))
 
     def sample(self, k: int) -> np.ndarray:
         return self.read(0)[0][:k]
+
+    def split(self, fraction: float) -> tuple[ParquetChunks, ParquetChunks]:
+        """Hold out the last ``fraction`` of these row groups (at least one): (rest, held out)."""
+        n = len(self.sizes)
+        if n < 2:
+            where = self.dataset.path if n == len(self.dataset.sizes) else \
+                f"the row groups of {self.dataset.path} left for training"
+            raise ValueError(
+                f"Holding rows out of {where} needs at least two row groups; it has {n}. Write "
+                "the files with smaller row groups (row_group_size=)."
+            )
+        n_out = min(n - 1, max(1, int(round(n * fraction))))
+        return (ParquetChunks(self.dataset, self.row_groups[: n - n_out]),
+                ParquetChunks(self.dataset, self.row_groups[n - n_out :]))
 
     def chunked(self, buffer_chunks: int | None = None) -> _sources.Chunked:
         """These row groups as ``fit``'s data: ``model.fit(chunks.chunked(), epochs=...)``."""
@@ -320,33 +459,17 @@ class ParquetChunks:
         import dask
         import dask.array as da
 
+        y_dtype = np.int64 if self.dataset.target_encoder.task_ == "classification" else np.float64
         X_parts, y_parts = [], []
         for i, size in enumerate(self.sizes):
             chunk = dask.delayed(self.read, pure=True)(i)
-            X_parts.append(da.from_delayed(chunk[0], (size, self.n_features), dtype=np.float64))
-            y_parts.append(da.from_delayed(chunk[1], (size,), dtype=np.float64))
+            X_parts.append(da.from_delayed(chunk[0], (size, self.n_features),
+                                           dtype=self.dataset.dtype))
+            y_parts.append(da.from_delayed(chunk[1], (size,), dtype=y_dtype))
         return da.concatenate(X_parts), da.concatenate(y_parts)
 
 
 # --------------------------------------------------------------------- the command line
-def _build_model(args, n_features: int, n_out: int, out_activation: str, loss: str):
-    """The network ``neuralnet train`` builds (``cli._train``'s, without reading data)."""
-    from neuralnet import NeuralNet
-
-    sizes = (n_features, *args.hidden, n_out)
-    shapes = tuple(zip(sizes[:-1], sizes[1:], strict=True))
-    activations = [args.activation] * (len(shapes) - 1) + [out_activation]
-    if args.dropout:
-        layers = []
-        for (n_in, units), activation in zip(shapes, activations, strict=True):
-            layers += [{"class_name": "FullyConnectedLayer", "n_in": n_in, "n_out": units,
-                        "activation": activation},
-                       {"class_name": "Dropout", "rate": args.dropout}]
-        return NeuralNet.from_config({"layers": layers[:-1], "loss": loss, "dtype": "float32",
-                                      "seed": args.seed}), sizes
-    return NeuralNet(shapes, activations=activations, loss=loss, seed=args.seed), sizes
-
-
 def _connect(address: str):
     try:
         import distributed
@@ -361,44 +484,17 @@ def _connect(address: str):
         raise OSError(f"Could not reach the Dask scheduler at {address}: {exc}") from None
 
 
-def _is_classification(y: np.ndarray, task: str) -> bool:
-    """The CLI's task test on numbers: whole non-negative values, few of them: classes."""
-    from neuralnet.tabular import MAX_AUTO_CLASSES
-
-    if task != "auto":
-        if task == "classification" and not (np.all(y == np.round(y)) and y.min() >= 0):
-            raise ValueError(
-                "--task classification needs class labels 0, 1, 2, ... in the target column; "
-                f"received values from {y.min():g} to {y.max():g}."
-            )
-        return task == "classification"
-    return bool(np.all(y == np.round(y)) and y.min() >= 0 and y.max() < MAX_AUTO_CLASSES)
-
-
-def _scaling(X_train: np.ndarray) -> dict:
-    """The per-column mean and standard deviation of the training features (1 where constant)."""
-    std = X_train.std(axis=0)
-    std[std == 0] = 1.0
-    return {"mean": X_train.mean(axis=0).tolist(), "scale": std.tolist()}
-
-
-def _load_numeric(cli, args) -> tuple:
-    """The CLI's data as numbers for a cluster: ``(X, y, feature names, source)``."""
-    X, y, source = cli._load_data(args)
-    if type(X).__module__.startswith("pandas"):
-        names = [str(c) for c in X.columns]
-        try:
-            X = X.to_numpy(dtype=np.float64)
-            y = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"--scheduler trains on numeric columns only; {source} has text columns or a "
-                "text target (train without --scheduler to encode them)."
-            ) from None
-        if not (np.isfinite(X).all() and np.isfinite(y).all()):
-            raise ValueError(f"--scheduler needs a table without gaps; {source} has some.")
-        return X, y, names, source
-    return X, y, [f"x{j}" for j in range(X.shape[1])], source
+def _dataset(cli, args) -> ParquetDataset:
+    """``--data DIR_or_GLOB`` as a dataset: the columns checked as the CSV path checks them, the
+    table preprocessing of ``--features``/``--drop``/``--categorical``/``--max-levels``."""
+    if args.target is None:
+        raise ValueError("--data needs --target COLUMN: the column to predict.")
+    names = _pyarrow().dataset.dataset(_files(args.data), format="parquet").schema.names
+    cli._check_columns(args.data, names, args.target, args)
+    preprocessor = tabular.TablePreprocessor(args.features, args.drop, args.categorical,
+                                             args.max_levels)
+    return ParquetDataset(args.data, args.target, preprocessor=preprocessor, task=args.task,
+                          seed=args.seed, dtype=np.float32)
 
 
 def train_command(args) -> int:
@@ -406,107 +502,75 @@ def train_command(args) -> int:
     import time
 
     from neuralnet import cli
-    from neuralnet.callbacks import EarlyStopping
 
-    if args.plot is not None:
-        raise ValueError("--plot draws from the data in memory; it is not available with a "
-                         "Parquet dataset or --scheduler.")
+    for option in ("plot", "animate"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option} draws from the data in memory; it is not available "
+                             "with a Parquet dataset or --scheduler.")
+    cli._check_outputs(args)
     client = _connect(args.scheduler) if getattr(args, "scheduler", None) else None
     try:
-        if args.data is not None and is_dataset_path(args.data):
-            if args.target is None:
-                raise ValueError("--data needs --target COLUMN: the column to predict.")
-            data = ParquetDataset(args.data, args.target, seed=args.seed)
-            summary = data.target_summary
-            # The task test of the CSV path, on the target's summary instead of the column:
-            # its range, plus a fractional value when the target held one.
-            y_stats = np.array([summary.low, summary.high] + ([] if summary.whole else [0.5]))
-            classify = _is_classification(y_stats, args.task)
+        if args.data is not None and is_dataset_path(args.data) and not os.path.isfile(args.data):
+            data = _dataset(cli, args)
+            encoder, preprocessor = data.target_encoder, data.preprocessor
+            classify, loss, n_out, out_activation = cli._network_output(args, encoder)
             train_part, test_part = data.split(args.test_size)
             val_part = None
             if args.validation_split:
-                held = ParquetDataset.split(_Subset(data, train_part), args.validation_split)
-                train_part, val_part = held
-            n_features, feature_names = data.n_features, data.preprocessor.feature_names
-            scaling = data.preprocessor.get_config()
+                train_part, val_part = train_part.split(args.validation_split)
             source = f"{args.data} ({len(data.files)} file(s), {len(data.sizes)} row group(s))"
             n_train, n_test = sum(train_part.sizes), sum(test_part.sizes)
-            n_classes = int(summary.high) + 1 if classify else 0
-            train_data = (train_part.to_dask() if client is not None else (train_part.chunked(),))
+            train_data = train_part.to_dask() if client is not None else (train_part.chunked(),)
             val_data = None if val_part is None else (
                 val_part.to_dask() if client is not None else val_part.chunked())
-            test_data = test_part.chunked()
+            parts = {"train": train_part.parts, "test": test_part.parts}
+            sampled = (data.n_sampled, sum(data.sizes))
         else:
-            X, y, feature_names, source = _load_numeric(cli, args)
-            classify = _is_classification(y, args.task)
-            from neuralnet import datasets
-
-            X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, args.test_size,
-                                                                         args.seed)
-            scaling = _scaling(X_train)
-            X_train, X_test = ((A - scaling["mean"]) / np.asarray(scaling["scale"])
-                               for A in (X_train, X_test))
-            n_features, n_train, n_test = X.shape[1], len(X_train), len(X_test)
-            n_classes = int(y.max()) + 1 if classify else 0
+            X, y, source = cli._load_data(args)
+            encoder, preprocessor, inputs, train_rows, test_rows = cli._fit_table(args, X, y,
+                                                                                  source)
+            classify, loss, n_out, out_activation = cli._network_output(args, encoder)
+            X_train, X_test = inputs[train_rows], inputs[test_rows]
+            y_train = encoder.transform(cli._rows(y, train_rows))
+            y_test = encoder.transform(cli._rows(y, test_rows))
+            n_train, n_test = len(X_train), len(X_test)
             import dask.array as da
 
             workers = max(1, len(client.scheduler_info()["workers"]))
-            rows = max(1, -(-len(X_train) // (2 * workers)))
+            rows = max(1, -(-n_train // (2 * workers)))
             train_data = (da.from_array(X_train, chunks=(rows, -1)), da.from_array(y_train, rows))
             val_data = None
-            test_data = (X_test, y_test)
-        loss, n_out, out_activation = cli._output_layer(args.loss, classify, n_classes)
-        model, sizes = _build_model(args, n_features, n_out, out_activation, loss)
-        model.metadata = {"feature_names": list(feature_names), "target": args.target or "label",
-                          "scaling": scaling}
-        callbacks = []
-        if args.early_stopping is not None:
-            if not args.validation_split:
-                raise ValueError(
-                    "--early-stopping watches the validation loss; give --validation-split too "
-                    "(e.g. --validation-split 0.2)."
-                )
-            stopper = EarlyStopping("val_loss", patience=args.early_stopping,
-                                    restore_best_weights=True)
-            callbacks.append(stopper)
+            parts = {"train": lambda: [(X_train, y_train)], "test": lambda: [(X_test, y_test)]}
+            sampled = None
+        model, sizes, learning_rate = cli._build_network(args, preprocessor.n_features_out_,
+                                                         classify, loss, n_out, out_activation)
+        model.preprocessor, model.target_encoder = preprocessor, encoder
+        stopper = cli._early_stopping(args)
         where = f" on the Dask cluster at {args.scheduler}" if client is not None else ""
-        print(f"Training {'-'.join(map(str, sizes))} on {source!r} ({n_train} train / {n_test} "
-              f"test samples) for {args.epochs} epochs with {args.optimizer} and {loss}{where}")
-        start = time.perf_counter()
+        cli._print_start(args, sizes, source, n_train, n_test, loss, where)
+        if args.data is not None:
+            cli._print_table(args, encoder, preprocessor)
+        if sampled is not None:
+            print(f"statistics      the features' from a sample of {sampled[0]} of the {sampled[1]} "
+                  f"rows (seed {args.seed}), the target's from every row")
         fit_kwargs = {}
         if val_data is not None:
             fit_kwargs["validation_data"] = val_data
         elif args.validation_split and client is not None:
             fit_kwargs["validation_split"] = args.validation_split
+        start = time.perf_counter()
         history = model.fit(
             *train_data, epochs=args.epochs, batch_size=args.batch_size,
-            optimizer=args.optimizer, learning_rate=args.learning_rate, callbacks=callbacks,
-            metrics=["accuracy"] if classify else ["mae"], verbose=0 if args.quiet else 1,
-            client=client, **fit_kwargs,
+            optimizer=args.optimizer, learning_rate=learning_rate,
+            callbacks=[stopper] if stopper is not None else [],
+            metrics=None if args.quiet else ["accuracy" if classify else "mae"],
+            verbose=0 if args.quiet else 1, client=client, **fit_kwargs,
         )
         elapsed = time.perf_counter() - start
-        test = model.evaluate(*test_data) if isinstance(test_data, tuple) else model.evaluate(test_data)
-        print(f"final loss      {history.history['loss'][-1]:.4f}")
-        if classify:
-            print(f"test accuracy   {test['accuracy']:.2%}")
-        else:
-            print(f"test loss       {test['loss']:.4f}")
-        print(f"trained in      {elapsed:.2f} s")
-        if args.save is not None:
-            model.save(args.save)
-            print(f"saved model to  {args.save}")
+        scores = {part: cli._scores(model, encoder, classify, read()) for part, read in parts.items()}
+        cli._print_results(history, stopper, scores, classify, elapsed)
+        cli._save_model(args, model)
         return 0
     finally:
         if client is not None:
             client.close()
-
-
-class _Subset:
-    """A ``ParquetDataset`` seen through some of its row groups (to split the training part)."""
-
-    def __init__(self, data: ParquetDataset, part: ParquetChunks) -> None:
-        self._data, self._part = data, part
-        self.sizes, self.path = part.sizes, data.path
-
-    def reader(self, row_groups: Iterable[int]) -> ParquetChunks:
-        return ParquetChunks(self._data, [self._part.row_groups[i] for i in row_groups])

@@ -277,15 +277,26 @@ def _drop_missing_target(X, y, name, stacklevel: int):
     if not missing.any():
         return X, y
     keep = ~missing
-    n = int(missing.sum())
-    what = f"target {name!r}" if name is not None else "target"
-    if not keep.any():
-        raise ValueError(f"every one of the {n} rows lacks its {what}; there is nothing to learn.")
-    warnings.warn(f"{n} row(s) without a value for the {what} dropped ({int(keep.sum())} left).",
-                  TableNote, stacklevel=stacklevel)
+    _note_missing_target(int(missing.sum()), int(keep.sum()), name, stacklevel)
     X = X[keep] if is_table(X) else np.asarray(X)[keep]
     y = y[keep] if type(y).__module__.startswith("pandas") else np.asarray(y)[keep]
     return X, y
+
+
+def _note_missing_target(n_missing: int, n_kept: int, name, stacklevel: int) -> None:
+    """Say that ``n_missing`` rows without a target were dropped; refuse when none is left.
+
+    One note for a whole table, even when its rows are dropped piece by piece (the Parquet
+    row groups of ``neuralnet.streaming``). ``stacklevel`` is the caller's, as if it called
+    ``warnings.warn`` itself.
+    """
+    what = f"target {name!r}" if name is not None else "target"
+    if not n_kept:
+        raise ValueError(
+            f"every one of the {n_missing} rows lacks its {what}; there is nothing to learn."
+        )
+    warnings.warn(f"{n_missing} row(s) without a value for the {what} dropped ({n_kept} left).",
+                  TableNote, stacklevel=stacklevel + 1)
 
 
 def _missing_mask(values) -> np.ndarray:

@@ -19,7 +19,7 @@ Fair by construction: the data are generated once and saved as float32 ``.npy`` 
 every child loads; the architecture, batch size, optimizer and its hyper-parameters are the
 same; neuralnet and PyTorch start from the same initial weights (scikit-learn cannot be
 given initial weights, so it uses its own Glorot initialisation). PyTorch runs a plain eager
-loop with ``torch.set_num_threads(2)`` and ``torch.optim`` defaults; scikit-learn runs with
+loop with ``torch.set_num_threads(2)`` (``--threads``) and ``torch.optim`` defaults; scikit-learn runs with
 ``alpha=0`` (no L2 penalty) so its objective is the same loss.
 
 Memory: ``peak MB`` is the child's peak resident set, ``VmHWM`` (what ``ru_maxrss`` measures,
@@ -46,7 +46,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBRARIES = ("neuralnet", "torch", "sklearn")
+LIBRARIES = ("neuralnet", "neuralnet-numba", "torch", "sklearn")
+# neuralnet-numba: neuralnet with NEURALNET_ENGINE=numba (the optional compiled kernels, loaded
+# during the first fit, so a first fit pays for them); "neuralnet" runs the default engine.
+ENGINE = {"neuralnet": None, "neuralnet-numba": "numba"}
 WORKLOADS = ("mnist", "mnist-bn", "tiny", "digits", "predict", "import")
 # scikit-learn's MLPClassifier has no batch normalisation: it sits mnist-bn out.
 NOT_FOR = {"sklearn": {"mnist-bn"}}
@@ -62,14 +65,19 @@ PREDICT = dict(one_sample_calls=3000, batch=1024, batch_calls=30)
 # as --batch-norm builds it; PyTorch: Linear, ReLU, BatchNorm1d), Keras's momentum 0.99 and
 # epsilon 1e-3 (PyTorch's momentum=0.01, eps=1e-3). Same data, initial weights and Adam.
 BN = dict(momentum=0.99, epsilon=1e-3)
-# How many times each child trains (``--fits-per-process``): it reports its fastest fit.
-FITS_PER_PROCESS = 1
+# How many times each child trains (``--fits-per-process``): it reports its first fit (what a
+# script pays) and its fastest (the steady state).
+FITS_PER_PROCESS = 3
+# BLAS and intra-op threads of every library in the children (``--threads``).
+THREADS = 2
 
 
 def child_env() -> dict:
     env = dict(os.environ)
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         env.pop(name, None)
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        env[name] = str(THREADS)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(
         os.pathsep
     )
@@ -261,7 +269,7 @@ def best_of(workload, train_once) -> tuple[dict, object]:
         gc.collect()
         seconds, model = train_once()
         times.append(seconds)
-    return dict(seconds=min(times), all_seconds=times, base_mb=base), model
+    return dict(seconds=min(times), first_seconds=times[0], all_seconds=times, base_mb=base), model
 
 
 def nn_predict(d):
@@ -323,7 +331,7 @@ def torch_train(workload, d):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     if workload == "tiny":
         X, y, Xt, yt = load(d, "tiny")
         init = load_weights(d / "tiny_init.npz")
@@ -389,7 +397,7 @@ def torch_train(workload, d):
 def torch_predict(d):
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     X, y, Xt, yt = load(d, "mnist")
     sizes = (MNIST["n_features"], *MNIST["hidden"], MNIST["n_classes"])
     model = torch_model(sizes, ["relu", "relu", "softmax"], trained_weights(d))
@@ -465,6 +473,10 @@ def sk_predict(d):
 
 def child_main(library: str, workload: str, directory: str) -> None:
     d = Path(directory)
+    if library in ENGINE:
+        if ENGINE[library]:
+            os.environ["NEURALNET_ENGINE"] = ENGINE[library]
+        library = "neuralnet"
     if workload == "peak":
         result = matmul_peak()
     elif workload == "predict":
@@ -505,7 +517,7 @@ def matmul_peak() -> dict:
 # ------------------------------------------------------------------------------------- parent
 def run_child(library: str, workload: str, directory: Path, fits: int = 1) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", library, workload,
-           str(directory), "--fits-per-process", str(fits)]
+           str(directory), "--fits-per-process", str(fits), "--threads", str(THREADS)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
@@ -537,14 +549,18 @@ def samples(workload: str) -> int:
 
 
 def main(argv=None) -> int:
+    global FITS_PER_PROCESS, THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds, fewer import runs")
     parser.add_argument("--repeats", type=int, default=None, help="rounds (default 5, quick 2)")
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     parser.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
     parser.add_argument("--json", type=Path, help="also write every raw measurement here")
-    parser.add_argument("--fits-per-process", type=int, default=1, metavar="N",
-                        help="train N times in each process and keep the fastest fit (default 1)")
+    parser.add_argument("--fits-per-process", type=int, default=FITS_PER_PROCESS, metavar="N",
+                        help="train N times in each process: the first fit and the fastest are "
+                        f"both reported (default {FITS_PER_PROCESS})")
+    parser.add_argument("--threads", type=int, default=THREADS, choices=(1, 2),
+                        help="BLAS and intra-op threads for every library (default 2)")
     parser.add_argument("--child", nargs=3, metavar=("LIBRARY", "WORKLOAD", "DIR"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--prepare", nargs="+", metavar="DIR", help=argparse.SUPPRESS)
@@ -554,14 +570,16 @@ def main(argv=None) -> int:
         return 0
     if args.fits_per_process < 1:
         parser.error(f"--fits-per-process must be at least 1; received {args.fits_per_process}")
+    THREADS = args.threads
     if args.child:
-        global FITS_PER_PROCESS
         FITS_PER_PROCESS = args.fits_per_process
         child_main(*args.child)
         return 0
 
     repeats = args.repeats or (2 if args.quick else 5)
     libraries = ["neuralnet"] + [lib for lib in args.libraries if lib != "neuralnet"]
+    print(f"{THREADS} thread(s) per library; each training child fits {args.fits_per_process} "
+          "time(s): first fit and fastest (steady state) reported", flush=True)
     train_like = [w for w in args.workloads if w != "import"]
     raw: dict = {w: {lib: [] for lib in libraries} for w in train_like}
     imports: dict = {"numpy": [], "neuralnet": []}
@@ -616,57 +634,75 @@ def paired(runs, torch_runs, key: str) -> list[float]:
     return [a[key] / max(b[key], 1e-12) for a, b in zip(runs, torch_runs, strict=True)]
 
 
+def spread(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}]"
+
+
 def report(raw, imports, peaks, kernels, libraries) -> None:
     median = statistics.median
     print()
-    print("| workload | library | time (median of rounds) | samples/s | test accuracy | peak MB | growth MB "
-          "| time ÷ PyTorch (paired; median [min, max]) |")
-    print("|---|---|---:|---:|---:|---:|---:|---|")
+    print("Training: a first fit (a fresh process trains once, as a script does) and the steady "
+          "state (the fastest fit of each process); ratios to PyTorch paired by round, "
+          "median [min, max].")
+    print()
+    print("| workload | library | first fit | ÷ PyTorch | steady state | ÷ PyTorch | test accuracy "
+          "| peak MB | ÷ PyTorch |")
+    print("|---|---|---:|---|---:|---|---:|---:|---|")
     for workload, by_lib in raw.items():
+        if workload == "predict":
+            continue
         torch_runs = by_lib.get("torch", [])
         for lib in libraries:
-            runs = by_lib[lib]
+            runs = by_lib.get(lib, [])
             if not runs:
                 continue
-            t = median(r["seconds"] for r in runs)
-            if workload == "predict":
-                time_cell = f"{t * 1e6:.0f} µs (1 sample)"
-                per_batch = median(r["batch_seconds"] for r in runs)
-                rate = f"{PREDICT['batch'] / per_batch:,.0f} (1,024-batch)"
-                accuracy = "–"
-            else:
-                time_cell = f"{t:.3f} s"
-                rate = f"{samples(workload) / t:,.0f}"
-                accuracy = f"{median(r['accuracy'] for r in runs):.4f}"
-            has_growth = "growth_mb" in runs[0]
-            growth = f"{median(r['growth_mb'] for r in runs):.0f}" if has_growth else "–"
-            ratio = "–"
+            first = median(r["first_seconds"] for r in runs)
+            steady = median(r["seconds"] for r in runs)
+            cells = ["–", "–", "–"]
             if torch_runs and lib != "torch":
-                ratios = paired(runs, torch_runs, "seconds")
-                ratio = f"{median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}]"
-                if workload == "predict":
-                    batch_ratio = median(paired(runs, torch_runs, "batch_seconds"))
-                    ratio += f"; 1,024-batch {batch_ratio:.2f}"
-                if has_growth:
-                    ratio += (f"; memory peak {median(paired(runs, torch_runs, 'peak_mb')):.2f}, "
-                              f"growth {median(paired(runs, torch_runs, 'growth_mb')):.2f}")
-            print(f"| {workload} | {lib} | {time_cell} | {rate} | {accuracy} "
-                  f"| {median(r['peak_mb'] for r in runs):.0f} | {growth} | {ratio} |")
+                cells = [spread(paired(runs, torch_runs, "first_seconds")),
+                         spread(paired(runs, torch_runs, "seconds")),
+                         f"{median(paired(runs, torch_runs, 'peak_mb')):.2f}"]
+            print(f"| {workload} | {lib} | {first:.3f} s | {cells[0]} | {steady:.3f} s "
+                  f"| {cells[1]} | {median(r['accuracy'] for r in runs):.4f} "
+                  f"| {median(r['peak_mb'] for r in runs):.0f} | {cells[2]} |")
+    if raw.get("predict"):
+        by_lib = raw["predict"]
+        torch_runs = by_lib.get("torch", [])
+        print()
+        print("| predict | library | one sample | ÷ PyTorch | 1,024 rows | ÷ PyTorch | peak MB |")
+        print("|---|---|---:|---|---:|---|---:|")
+        for lib in libraries:
+            runs = by_lib.get(lib, [])
+            if not runs:
+                continue
+            one = median(r["seconds"] for r in runs)
+            batch = median(r["batch_seconds"] for r in runs)
+            cells = ["–", "–"]
+            if torch_runs and lib != "torch":
+                cells = [spread(paired(runs, torch_runs, "seconds")),
+                         spread(paired(runs, torch_runs, "batch_seconds"))]
+            print(f"| predict | {lib} | {one * 1e6:.1f} µs | {cells[0]} | {batch * 1e3:.2f} ms "
+                  f"| {cells[1]} | {median(r['peak_mb'] for r in runs):.0f} |")
     if imports["numpy"]:
         a, b = median(imports["neuralnet"]), median(imports["numpy"])
-        print(f"| import | neuralnet | {a * 1e3:.1f} ms | | | | | numpy alone {b * 1e3:.1f} ms; "
-              f"neuralnet - numpy = {(a - b) * 1e3:+.1f} ms ({len(imports['numpy'])} runs each) |")
+        print()
+        print(f"import neuralnet: {a * 1e3:.1f} ms; numpy alone {b * 1e3:.1f} ms; "
+              f"neuralnet - numpy = {(a - b) * 1e3:+.1f} ms ({len(imports['numpy'])} runs each)")
     if peaks and raw.get("mnist", {}).get("neuralnet"):
         flops = mnist_training_flops()
         print()
         print(f"mnist training: {flops / 1e9:.1f} GFLOP per run (forward, weight gradients, "
               f"input gradients of layers 2-3)")
+        peak = median(peaks)
         for lib in libraries:
-            if raw["mnist"][lib]:
-                t = median(r["seconds"] for r in raw["mnist"][lib])
-                print(f"  {lib:9s} {flops / t / 1e9:6.1f} GFLOP/s")
+            if raw["mnist"].get(lib):
+                for label, key in (("first fit", "first_seconds"), ("steady", "seconds")):
+                    rate = flops / median(r[key] for r in raw["mnist"][lib]) / 1e9
+                    print(f"  {lib:15s} {label:9s} {rate:6.1f} GFLOP/s ({rate / peak:.0%} of the "
+                          "peak below)")
         print(f"  float32 matmul peak (NumPy, 2048x2048, best of 10, median over rounds): "
-              f"{median(peaks):.1f} GFLOP/s")
+              f"{peak:.1f} GFLOP/s")
     print()
     print("BLAS in the children (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset):")
     for lib, info in kernels.items():

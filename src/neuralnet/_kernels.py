@@ -37,12 +37,9 @@ def adam(p, g, m_sum, v_sum, beta_1, beta_2, eps_sum, step_size, tiny):  # pragm
     m_sum <- beta_1 m_sum + g;  v_sum <- beta_2 v_sum + g^2;
     p <- p - (m_sum / (sqrt(v_sum) + eps_sum)) step_size
 
-    One difference: a first moment below ``tiny`` (the dtype's smallest normal number, 1.2e-38
-    in float32) is stored as 0. A weight whose gradient stays 0 (a dead ReLU's) has its m_sum
-    shrink by beta_1 every step into the subnormal range, where this CPU's arithmetic is
-    many times slower: after 2 epochs of mnist, 55% of m_sum was subnormal, and the steps
-    slowed with it. The step such an m_sum would give is below 1e-30 of the weight (m_sum
-    over sqrt(v_sum) + eps_sum, times the rate): no float32 weight above 1e-27 moves.
+    One difference: a moment below ``tiny`` (the dtype's smallest normal number, 1.2e-38 in
+    float32) is stored as 0 at once, where the NumPy step does so every 16 steps
+    (``optimizers._FLUSH_EVERY``, which says why: subnormal numbers are slow here).
     """
     for i in range(p.size):
         gi = g[i]
@@ -50,6 +47,8 @@ def adam(p, g, m_sum, v_sum, beta_1, beta_2, eps_sum, step_size, tiny):  # pragm
         if abs(m) < tiny:
             m -= m  # 0 in the dtype (0.0 would make m a float64)
         v = beta_2 * v_sum[i] + gi * gi
+        if v < tiny:
+            v -= v
         m_sum[i] = m
         v_sum[i] = v
         p[i] -= (m / (math.sqrt(v) + eps_sum)) * step_size

@@ -234,7 +234,7 @@ class FusedStep:
             # a = exp(z - max) / sum exp(z - max) over each sample's k outputs (a column here),
             # exactly as activations.Softmax computes it; the max and the sum then give each
             # sample's log-sum-exp for free, and -sum_j y_j log a_j = sum_j y_j (lse - z_j).
-            col_max = np.maximum.reduce(zT, axis=0, out=row)
+            col_max = _activations.row_max(zT.T, out=row)
             np.subtract(zT, col_max, out=aT)
             np.exp(aT, out=aT)
             col_sum = np.add.reduce(aT, axis=0, out=row2)

@@ -252,19 +252,42 @@ def clip_gradient(grad: np.ndarray, clipnorm: float | None, clipvalue: float | N
 
 
 class _Snapshot:
-    """What an epoch starts from (weights, optimizer and layer state): divergence's fallback."""
+    """What an epoch starts from (weights, optimizer and layer state): divergence's fallback.
+
+    ``take()`` at each epoch's start copies into the same buffers every time: on the article's
+    2-3-1 network an epoch is one batch of some 45 µs, and allocating the copies anew cost a
+    tenth of that.
+    """
 
     def __init__(self, model) -> None:
         self.model = model
+        self.weights = np.empty_like(model.flat_weights)
+        self._buffers: dict = {}
+        self.state: dict | None = None
+        self.iterations = 0
+        self.layer_state: list = []
+
+    def _copy(self, key, array: np.ndarray) -> np.ndarray:
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.shape != array.shape or buffer.dtype != array.dtype:
+            buffer = self._buffers[key] = np.empty_like(array)
+        np.copyto(buffer, array)
+        return buffer
+
+    def take(self) -> _Snapshot:
+        model = self.model
         opt = model.optimizer
+        np.copyto(self.weights, model.flat_weights)
         state = opt.state.get(id(model.flat_weights))
         if state is not None:
-            state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
-        self.weights = model.flat_weights.copy()
+            state = {k: self._copy(k, v) if isinstance(v, np.ndarray) else v
+                     for k, v in state.items()}
         self.state = state
         self.iterations = opt.iterations
         # The layers' saved state too (BatchNormalization's moving statistics).
-        self.layer_state = [(a, a.copy()) for layer in model.layers for a in layer.state.values()]
+        self.layer_state = [(a, self._copy((id(a), "layer"), a))
+                            for layer in model.layers for a in layer.state.values()]
+        return self
 
     def restore(self) -> None:
         model, opt = self.model, self.model.optimizer
@@ -274,8 +297,9 @@ class _Snapshot:
         opt.iterations = self.iterations
         if self.state is None:
             opt.state.pop(id(model.flat_weights), None)
-        else:
-            opt.state[id(model.flat_weights)] = self.state
+        else:  # copies: the buffers are taken again at the next epoch's start
+            opt.state[id(model.flat_weights)] = {
+                k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.state.items()}
 
 
 class _HeldInterrupt:
@@ -511,6 +535,7 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
     if not resume:
         model.batch, model.epoch_rng_state = 0, None
 
+    snapshot = _Snapshot(model)
     for cb in callbacks:
         cb.on_train_begin()
     try:
@@ -524,7 +549,7 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
                     )
                 # The weights to fall back to if this epoch diverges: one copy per epoch is
                 # cheap. The diagnostics measure the epoch's update against the same copy.
-                last_good = _Snapshot(model)
+                last_good = snapshot.take()
                 monitor.epoch_start = last_good.weights
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch)

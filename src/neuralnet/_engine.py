@@ -22,7 +22,7 @@ Engines (``set_engine``, or the ``NEURALNET_ENGINE`` environment variable):
 The kernels run on one core. Both cores are already busy in every step's matrix products
 (OpenBLAS's threads), and numba's threaded loops fought them: a parallel Adam made mnist's fit
 3.5 times slower with the OpenMP layer and 1.2 times slower with numba's workqueue layer than
-the one-core kernel (docs/performance.md).
+the one-core kernel (the README's Performance section).
 """
 
 from __future__ import annotations

@@ -295,6 +295,11 @@ class _LayerViews(NamedTuple):
     relu: tuple | None  # the numba engine's ReLU kernels and their arguments (_relu_kernels)
 
 
+def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``activations.ReLU.forward`` without its method call (a one-sample predict's)."""
+    return np.maximum(z, 0, out=out)
+
+
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-z))`` into ``out``: four NumPy calls to ``activations.Sigmoid``'s seven.
 
@@ -328,15 +333,35 @@ class Predictor:
 
     def __init__(self) -> None:
         self._local = threading.local()
+        self._dense: tuple | None = None  # (flat buffer, bound layers, weight arrays, dense)
 
     def __getstate__(self) -> dict:
         return {}
 
     def __setstate__(self, state: dict) -> None:
-        self._local = threading.local()
+        self.__init__()
+
+    def _plain(self, net) -> list[FullyConnectedLayer] | None:
+        """``_plain_dense(net)``, remembered while the same layers hold the same arrays.
+
+        A one-sample prediction is some 30 µs, and the full check (each layer's type, and that
+        its weights are a view of the flat buffer, through the checked ``weights`` property)
+        was a few of them. The remembered answer is trusted only while the flat buffer, the
+        list of layers and each layer's weight array are the very objects it was made from.
+        """
+        cached = self._dense
+        flat = net.__dict__.get("_flat_weights")
+        if cached is not None and cached[0] is flat and net.layers._layers == cached[1] and all(
+            l.params.get("weights") is w for l, w in zip(cached[1], cached[2], strict=True)
+        ):
+            return cached[3]
+        dense = _plain_dense(net)
+        if dense is not None:
+            self._dense = (flat, list(dense), [l.params["weights"] for l in dense], dense)
+        return dense
 
     def predict(self, net, X, batch_size) -> np.ndarray | None:
-        dense = _plain_dense(net)
+        dense = self._plain(net)
         if (
             dense is None
             or type(X) is not np.ndarray
@@ -390,7 +415,8 @@ class Predictor:
             inputs = [np.ones((m, layer.n_in + 1), dtype=net.dtype) for layer in dense]
             steps = [
                 (inputs[i], layer.weights, np.empty((m, layer.n_out), dtype=net.dtype),
-                 layer.activation, inputs[i + 1][:, :-1])
+                 _relu if type(layer.activation) is _activations.ReLU else
+                 layer.activation.forward, inputs[i + 1][:, :-1])
                 for i, layer in enumerate(dense[:-1])
             ]
             last = dense[-1]
@@ -398,8 +424,8 @@ class Predictor:
             plans[m] = plan
         _, x, steps, last_input, W_last, last_activation = plan
         np.copyto(x, X)
-        for x_ones, W, z, activation, next_x in steps:
+        for x_ones, W, z, forward, next_x in steps:
             np.matmul(x_ones, W, out=z)  # [x, 1] @ W = x W[:-1] + W[-1]
-            activation.forward(z, out=next_x)  # straight into the next layer's [x, 1]
+            forward(z, out=next_x)  # straight into the next layer's [x, 1]
         np.matmul(last_input, W_last, out=out)
         last_activation.forward(out, out=out)

@@ -240,11 +240,12 @@ def nn_train(workload, d):
         sizes, acts, loss = (64, DIGITS["hidden"], 10), ["relu", "softmax"], "categorical_crossentropy"
         fit = dict(epochs=DIGITS["epochs"], batch_size=DIGITS["batch_size"], optimizer="adam",
                    learning_rate=DIGITS["learning_rate"])
-    else:  # tiny: full-batch gradient descent, so no shuffling
+    else:  # tiny: full-batch gradient descent, with fit's default shuffle=True (a full batch's
+        # gradient does not depend on the order, and fit does not gather it)
         X, y, Xt, yt = load(d, "tiny")
         sizes, acts, loss = (2, TINY["hidden"], 1), "sigmoid", "binary_crossentropy"
         fit = dict(epochs=TINY["steps"], batch_size=len(X), optimizer="sgd",
-                   learning_rate=TINY["learning_rate"], shuffle=False)
+                   learning_rate=TINY["learning_rate"])
     init = load_weights(d / f"{workload}_init.npz")
 
     def train_once():

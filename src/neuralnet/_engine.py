@@ -5,7 +5,8 @@ NumPy calls, and that code is the reference. The optional ``fast`` extra brings 
 with it ``neuralnet._kernels``: one compiled loop for work NumPy does in several passes over
 memory (Adam's ten passes become one; a bias add and a ReLU become one). Each kernel does the
 same float operations in the same order as its NumPy twin, so the results are the same to the
-bit on this machine (``tests/test_engine.py`` holds them to float rounding).
+bit (``tests/test_engine.py``), but for when a subnormal Adam moment is set to 0 (at once in
+the kernel, every 16 steps in NumPy: ``optimizers._FLUSH_EVERY``).
 
 Engines (``set_engine``, or the ``NEURALNET_ENGINE`` environment variable):
 
@@ -14,15 +15,14 @@ Engines (``set_engine``, or the ``NEURALNET_ENGINE`` environment variable):
   installed.
 - ``"auto"`` (the default): NumPy, until a ``fit`` whose work is large enough to repay
   loading numba (``AUTO_WORK``: batches x epochs x parameters) starts, if numba is installed;
-  from then on the kernels serve every array large enough (``MIN_SIZE``). Loading numba and
-  its cached kernels costs about half a second in a fresh process (``import numba`` about
-  0.17 s, the first call of a cached kernel about 0.3 s, measured on this 2-core machine), and
-  a script's first fit must not get slower for it: a small fit never pays that.
+  from then on the kernels serve every array large enough (``MIN_SIZE``). Importing numba and
+  the first call of its cached kernels cost a fresh process about as much as they save in
+  one mnist fit (see ``AUTO_WORK``), and a script's first fit must not get slower for them:
+  a smaller fit never pays that.
 
 The kernels run on one core. Both cores are already busy in every step's matrix products
-(OpenBLAS's threads), and numba's threaded loops fought them: a parallel Adam made mnist's fit
-3.5 times slower with the OpenMP layer and 1.2 times slower with numba's workqueue layer than
-the one-core kernel (the README's Performance section).
+(OpenBLAS's threads): a two-core ``prange`` Adam made mnist's fit 6.5 times slower under
+numba's OpenMP layer and no faster under its workqueue layer (``benchmarks/engines.py``).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ __all__ = ["ENGINES", "set_engine", "get_engine", "kernels", "AUTO_WORK", "MIN_S
 
 ENGINES = ("auto", "numpy", "numba")
 # "auto" loads numba for a fit of at least this many parameter updates (batches x epochs x
-# parameters). Measured on mnist's 2 epochs of a 784-256-128-10 network (469 batches of 128,
-# 235,146 parameters: 2.2e8): the kernels save about 0.5 s a fit (1.75 s against 1.25 s, the
-# steady state), and loading numba costs about as much, so its first fit is no faster
-# (1.83 s against 1.78 s) and the process holds 120 MB more. The load pays from about 2.5e8;
-# below this bound a fit stays with NumPy.
+# parameters). On mnist's 2 epochs of a 784-256-128-10 network (469 batches of 128, 235,146
+# parameters: 2.2e8), ``python benchmarks/engines.py`` measured the kernels' steady fits at
+# 1.06 to 1.13 s against NumPy's 1.36 to 1.50 s, but their first fit, which loads numba, at
+# 1.53 s against 1.50 s, with 115 MB more memory: the load pays from about 2.5e8 updates.
+# Below this bound a fit stays with NumPy.
 AUTO_WORK = 300_000_000
 # Arrays smaller than this stay with NumPy even when the kernels are loaded: a numba call's
 # dispatch costs a few microseconds, as much as NumPy's passes over a few thousand values.

@@ -639,6 +639,20 @@ def spread(ratios: list[float]) -> str:
     return f"{statistics.median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}]"
 
 
+def rows(by_lib: dict, libraries, keys):
+    """Per library that ran: ``(library, runs, medians of keys, paired ratios to PyTorch)``."""
+    torch_runs = by_lib.get("torch", [])
+    for lib in libraries:
+        runs = by_lib.get(lib, [])
+        if not runs:
+            continue
+        medians = [statistics.median(r[key] for r in runs) for key in keys]
+        ratios = ["–"] * len(keys)
+        if torch_runs and lib != "torch":
+            ratios = [spread(paired(runs, torch_runs, key)) for key in keys]
+        yield lib, runs, medians, ratios
+
+
 def report(raw, imports, peaks, kernels, libraries) -> None:
     median = statistics.median
     print()
@@ -652,39 +666,19 @@ def report(raw, imports, peaks, kernels, libraries) -> None:
     for workload, by_lib in raw.items():
         if workload == "predict":
             continue
-        torch_runs = by_lib.get("torch", [])
-        for lib in libraries:
-            runs = by_lib.get(lib, [])
-            if not runs:
-                continue
-            first = median(r["first_seconds"] for r in runs)
-            steady = median(r["seconds"] for r in runs)
-            cells = ["–", "–", "–"]
-            if torch_runs and lib != "torch":
-                cells = [spread(paired(runs, torch_runs, "first_seconds")),
-                         spread(paired(runs, torch_runs, "seconds")),
-                         f"{median(paired(runs, torch_runs, 'peak_mb')):.2f}"]
-            print(f"| {workload} | {lib} | {first:.3f} s | {cells[0]} | {steady:.3f} s "
-                  f"| {cells[1]} | {median(r['accuracy'] for r in runs):.4f} "
-                  f"| {median(r['peak_mb'] for r in runs):.0f} | {cells[2]} |")
+        for lib, runs, t, ratios in rows(by_lib, libraries, ("first_seconds", "seconds", "peak_mb")):
+            peak_ratio = "–" if ratios[2] == "–" else ratios[2].split(" ")[0]
+            print(f"| {workload} | {lib} | {t[0]:.3f} s | {ratios[0]} | {t[1]:.3f} s "
+                  f"| {ratios[1]} | {median(r['accuracy'] for r in runs):.4f} "
+                  f"| {t[2]:.0f} | {peak_ratio} |")
     if raw.get("predict"):
-        by_lib = raw["predict"]
-        torch_runs = by_lib.get("torch", [])
         print()
         print("| predict | library | one sample | ÷ PyTorch | 1,024 rows | ÷ PyTorch | peak MB |")
         print("|---|---|---:|---|---:|---|---:|")
-        for lib in libraries:
-            runs = by_lib.get(lib, [])
-            if not runs:
-                continue
-            one = median(r["seconds"] for r in runs)
-            batch = median(r["batch_seconds"] for r in runs)
-            cells = ["–", "–"]
-            if torch_runs and lib != "torch":
-                cells = [spread(paired(runs, torch_runs, "seconds")),
-                         spread(paired(runs, torch_runs, "batch_seconds"))]
-            print(f"| predict | {lib} | {one * 1e6:.1f} µs | {cells[0]} | {batch * 1e3:.2f} ms "
-                  f"| {cells[1]} | {median(r['peak_mb'] for r in runs):.0f} |")
+        for lib, _, t, ratios in rows(raw["predict"], libraries,
+                                      ("seconds", "batch_seconds", "peak_mb")):
+            print(f"| predict | {lib} | {t[0] * 1e6:.1f} µs | {ratios[0]} | {t[1] * 1e3:.2f} ms "
+                  f"| {ratios[1]} | {t[2]:.0f} |")
     if imports["numpy"]:
         a, b = median(imports["neuralnet"]), median(imports["numpy"])
         print()

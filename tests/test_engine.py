@@ -117,6 +117,27 @@ def test_adam_kernel_flushes_subnormal_first_moments_only(engine):
     np.testing.assert_array_equal(p[:2], [1.0, 1.0])
 
 
+def test_numpy_adam_flushes_subnormal_moments_every_16_steps(engine):
+    from neuralnet import optimizers
+
+    engine("numpy")
+    tiny = np.finfo(np.float32).tiny
+    p = np.ones(3, np.float32)
+    g = np.zeros(3, np.float32)
+    opt = Adam(1e-3)
+    opt.step([p], [g])
+    state = opt.state[id(p)]
+    state["m_sum"][:] = [tiny / 4, 1e-3, 0.0]  # already subnormal, normal, zero
+    state["v_sum"][:] = [tiny / 4, 1.0, 0.0]
+    while state["step"] < optimizers._FLUSH_EVERY - 1:
+        opt.step([p], [g])
+    assert 0 < state["m_sum"][0] < tiny and 0 < state["v_sum"][0] < tiny  # not yet
+    opt.step([p], [g])  # step 16
+    assert state["m_sum"][0] == 0 and state["v_sum"][0] == 0
+    assert state["m_sum"][1] > tiny and state["v_sum"][1] > 0.98  # normal values are kept
+    np.testing.assert_array_equal(p[[0, 2]], [1.0, 1.0])
+
+
 def test_relu_kernels_keep_numpys_nan_and_signed_zeros(engine):
     from neuralnet import _kernels
 

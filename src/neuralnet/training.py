@@ -827,11 +827,15 @@ class _EpochBlock:
         return all(a.shape == b.shape[1:] for a, b in zip(activations, self.acts, strict=True))
 
     def add(self, epoch, loss, grad, end, start, activations) -> None:
+        # Item assignment, not np.copyto on views: on the 2-3-1 network an epoch is some 50 µs,
+        # and making a view per copy cost a tenth of it.
         i = self.count
-        for row, vector in zip(self.vectors[:, i], (grad, end, start), strict=True):
-            np.copyto(row, vector)
+        vectors = self.vectors
+        vectors[0, i] = grad
+        vectors[1, i] = end
+        vectors[2, i] = start
         for buffer, a in zip(self.acts, activations, strict=True):
-            np.copyto(buffer[i], a)
+            buffer[i] = a
         self.epochs.append(epoch)
         self.losses.append(loss)
         self.last = activations

@@ -98,14 +98,20 @@ def test_adam_kernel_steps_equal_numpy_to_the_bit(engine, dtype, optimizer):
         np.testing.assert_array_equal(a, b)
 
 
+TINY = np.finfo(np.float32).tiny  # float32's smallest normal number
+
+
+def _adam_on_zero_gradients(n: int):
+    """Weights of 1, gradients of 0 and an Adam that has made its first step (its moments)."""
+    p, g, opt = np.ones(n, np.float32), np.zeros(n, np.float32), Adam(1e-3)
+    opt.step([p], [g])
+    return p, g, opt, opt.state[id(p)]
+
+
 def test_adam_kernel_flushes_subnormal_first_moments_only(engine):
     engine("numba")
-    tiny = np.finfo(np.float32).tiny
-    p = np.ones(4, np.float32)
-    g = np.zeros(4, np.float32)
-    opt = Adam(1e-3)
-    opt.step([p], [g])  # creates the moments
-    state = opt.state[id(p)]
+    tiny = TINY
+    p, g, opt, state = _adam_on_zero_gradients(4)
     state["m_sum"][:] = [tiny * 1.05, -tiny * 1.05, 1e-3, np.nan]
     state["v_sum"][:] = 1.0
     opt.step([p], [g])
@@ -121,12 +127,8 @@ def test_numpy_adam_flushes_subnormal_moments_every_16_steps(engine):
     from neuralnet import optimizers
 
     engine("numpy")
-    tiny = np.finfo(np.float32).tiny
-    p = np.ones(3, np.float32)
-    g = np.zeros(3, np.float32)
-    opt = Adam(1e-3)
-    opt.step([p], [g])
-    state = opt.state[id(p)]
+    tiny = TINY
+    p, g, opt, state = _adam_on_zero_gradients(3)
     state["m_sum"][:] = [tiny / 4, 1e-3, 0.0]  # already subnormal, normal, zero
     state["v_sum"][:] = [tiny / 4, 1.0, 0.0]
     while state["step"] < optimizers._FLUSH_EVERY - 1:

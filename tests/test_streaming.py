@@ -118,6 +118,25 @@ def test_a_class_of_one_row_group_outside_the_sample_is_a_class(tmp_path):
     np.testing.assert_array_equal(y, [3, 3])
 
 
+def test_a_seeded_split_holds_out_row_groups_drawn_at_random(tmp_path):
+    # Penguins as published: sorted by species, so the last row groups are nearly all Chinstrap.
+    frame = load_penguins().dropna(subset=["species"])
+    (tmp_path / "d").mkdir()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "d" / "p.parquet",
+                   row_group_size=40)
+    data = ParquetDataset(tmp_path / "d", "species")
+    n = len(data.sizes)
+    rest, held = data.split(0.25)
+    assert held.row_groups == [n - 2, n - 1] and rest.row_groups == list(range(n - 2))
+    rest_a, held_a = data.split(0.25, seed=3)
+    rest_b, held_b = data.split(0.25, seed=3)
+    assert held_a.row_groups == held_b.row_groups and rest_a.row_groups == rest_b.row_groups
+    assert len(held_a.row_groups) == 2 and held_a.row_groups != held.row_groups
+    assert sorted(rest_a.row_groups + held_a.row_groups) == list(range(n))
+    assert rest_a.row_groups == sorted(rest_a.row_groups)  # the files' order is kept
+    assert data.split(0.25, seed=4)[1].row_groups != held_a.row_groups
+
+
 def test_rows_without_a_target_are_dropped_with_one_note(tmp_path):
     _write(tmp_path / "d")
     table = pq.read_table(tmp_path / "d" / "part-1.parquet")
@@ -162,7 +181,7 @@ def test_cli_streams_penguins_and_the_model_answers_in_labels(tmp_path):
     assert code == 0, err
     assert err == ("neuralnet train: note: 2 row(s) without a value for the target 'species' "
                    "dropped (342 left).\n")
-    assert "(3 file(s), 12 row group(s))' (288 train / 54 test samples) for 40 epochs with sgd " \
+    assert "(3 file(s), 12 row group(s))' (287 train / 55 test samples) for 40 epochs with sgd " \
         "and categorical_crossentropy, batch norm, dropout 0.1" in out
     assert "target          species: classification, 3 classes (Adelie, Chinstrap, Gentoo)\n" in out
     assert f"features        6 columns as 14 inputs (neuralnet info {model_path} lists them)\n" in out

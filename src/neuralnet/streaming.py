@@ -400,9 +400,10 @@ class ParquetDataset:
         return ParquetChunks(self, list(range(len(self.sizes))) if row_groups is None
                              else list(row_groups))
 
-    def split(self, fraction: float) -> tuple[ParquetChunks, ParquetChunks]:
-        """Hold out the last ``fraction`` of the row groups (at least one): (rest, held out)."""
-        return self.reader().split(fraction)
+    def split(self, fraction: float, seed: int | None = None) -> tuple[ParquetChunks, ParquetChunks]:
+        """Hold out ``fraction`` of the row groups (at least one): (rest, held out); see
+        ``ParquetChunks.split``."""
+        return self.reader().split(fraction, seed)
 
     def batches(self, batch_size: int = 1024) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield preprocessed ``(X_batch, y_batch)`` of ``batch_size`` rows, in order, streaming."""
@@ -432,8 +433,14 @@ class ParquetChunks:
     def sample(self, k: int) -> np.ndarray:
         return self.read(0)[0][:k]
 
-    def split(self, fraction: float) -> tuple[ParquetChunks, ParquetChunks]:
-        """Hold out the last ``fraction`` of these row groups (at least one): (rest, held out)."""
+    def split(self, fraction: float, seed: int | None = None) -> tuple[ParquetChunks, ParquetChunks]:
+        """Hold out ``fraction`` of these row groups (at least one): (rest, held out).
+
+        Without ``seed``, the last row groups, as Keras's ``validation_split`` takes the last
+        rows; with one, row groups drawn at random with it (both parts keep the files' order).
+        Files written in sorted order (by date, or by class) then still give a held-out part
+        that looks like the rest: the command line passes ``--seed``.
+        """
         n = len(self.sizes)
         if n < 2:
             where = self.dataset.path if n == len(self.dataset.sizes) else \
@@ -443,8 +450,12 @@ class ParquetChunks:
                 "the files with smaller row groups (row_group_size=)."
             )
         n_out = min(n - 1, max(1, int(round(n * fraction))))
-        return (ParquetChunks(self.dataset, self.row_groups[: n - n_out]),
-                ParquetChunks(self.dataset, self.row_groups[n - n_out :]))
+        if seed is None:
+            held = set(range(n - n_out, n))
+        else:
+            held = set(np.random.default_rng(seed).choice(n, n_out, replace=False).tolist())
+        return (ParquetChunks(self.dataset, [g for i, g in enumerate(self.row_groups) if i not in held]),
+                ParquetChunks(self.dataset, [g for i, g in enumerate(self.row_groups) if i in held]))
 
     def chunked(self, buffer_chunks: int | None = None) -> _sources.Chunked:
         """These row groups as ``fit``'s data: ``model.fit(chunks.chunked(), epochs=...)``."""
@@ -514,10 +525,10 @@ def train_command(args) -> int:
             data = _dataset(cli, args)
             encoder, preprocessor = data.target_encoder, data.preprocessor
             classify, loss, n_out, out_activation = cli._network_output(args, encoder)
-            train_part, test_part = data.split(args.test_size)
+            train_part, test_part = data.split(args.test_size, args.seed)
             val_part = None
             if args.validation_split:
-                train_part, val_part = train_part.split(args.validation_split)
+                train_part, val_part = train_part.split(args.validation_split, args.seed)
             source = f"{args.data} ({len(data.files)} file(s), {len(data.sizes)} row group(s))"
             n_train, n_test = sum(train_part.sizes), sum(test_part.sizes)
             train_data = train_part.to_dask() if client is not None else (train_part.chunked(),)

@@ -106,9 +106,9 @@ def main() -> None:
                     loss="categorical_crossentropy", dtype="float32", seed=0)
     sample = rng.random((1, 784), dtype=np.float32)
     products = [(np.ones((1, layer.n_in + 1), np.float32), layer.weights,
-                 np.empty((1, layer.n_out), np.float32)) for layer in net._dense]
+                 np.empty((1, layer.n_out), np.float32)) for layer in net.layers]
     logits = products[-1][2]
-    softmax = net._dense[-1].activation.forward
+    softmax = net.layers[-1].activation.forward
     one = best({
         "predict": lambda: net.predict(sample),
         "products": lambda: [np.matmul(x, W, out=o) for x, W, o in products],

@@ -109,13 +109,7 @@ def fit_lbfgs(
             "Received an invalid value for `verbose`, expected 0 (silent), 1 or 2 (one line per "
             f"iteration). Received: verbose={verbose!r}"
         )
-    callbacks = list(callbacks or [])
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(
-                "Received an invalid value in `callbacks`, expected Callback instances "
-                f"(neuralnet.callbacks). Received: {cb!r} of type {type(cb).__name__}"
-            )
+    callbacks = training.check_callbacks(callbacks)
     if client is None:
         f = _LocalObjective(model, X, y, sample_weight, class_weight, validation_data, batch_size)
     else:

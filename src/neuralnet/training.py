@@ -477,6 +477,18 @@ def _prepare(model, X, y, sample_weight, class_weight, validation_data, validati
     )
 
 
+def check_callbacks(callbacks) -> list[Callback]:
+    """``callbacks`` as a new list (empty for None), each one checked to be a ``Callback``."""
+    callbacks = list(callbacks or [])
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(
+                "Received an invalid value in `callbacks`, expected Callback instances "
+                f"(neuralnet.callbacks). Received: {cb!r} of type {type(cb).__name__}"
+            )
+    return callbacks
+
+
 def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimizer, callbacks,
           metrics, clipnorm, clipvalue) -> History:
     model.check_ready()
@@ -488,13 +500,7 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
             "Received an invalid value for `verbose`, expected 0 (silent), 1 (progress bar) "
             f"or 2 (one line per epoch). Received: verbose={verbose!r}"
         )
-    callbacks = list(callbacks or [])
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(
-                "Received an invalid value in `callbacks`, expected Callback instances "
-                f"(neuralnet.callbacks). Received: {cb!r} of type {type(cb).__name__}"
-            )
+    callbacks = check_callbacks(callbacks)
 
     schedule = learning_rate if callable(learning_rate) else None
     if learning_rate is not None and schedule is None:

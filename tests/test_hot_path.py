@@ -199,11 +199,39 @@ def test_predict_plain_path_still_refuses_infinite_inputs_even_when_relu_hides_t
         net.predict(X_inf)
 
 
-def test_predict_plain_path_falls_back_to_the_weight_check_on_nan_weights():
+@pytest.mark.parametrize("rows", [1, 3, 16, 40])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_predict_plain_path_refuses_a_non_finite_value_in_any_row_and_column(rows, bad):
+    """The fast path reads x's finiteness from the first product's first column: every place."""
+    net, _ = make("softmax+ce")
+    for i, j in [(0, 0), (rows - 1, X.shape[1] - 1), (rows // 2, 1)]:
+        X_bad = X[:rows].copy()
+        X_bad[i, j] = bad
+        with pytest.raises(ValueError, match=r"X contains 1 NaN or infinite value\(s\)"):
+            net.predict(X_bad)
+    np.testing.assert_allclose(net.predict(X[:rows]), net._forward(X[:rows]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 40])
+def test_predict_overflowing_inputs_give_the_checked_answer_without_a_warning(rows):
+    """A product beyond float32 runs with overflow warnings off, and the checked path answers."""
+    net = NeuralNet(((4, 3), (3, 2)), activations=["relu", "softmax"], seed=0)
+    X_big = np.zeros((rows, 4), dtype=np.float32)
+    X_big[-1, 2] = 3e38  # finite, but its products are not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = net.predict(X_big)
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = net._forward(X_big).copy()
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("rows", [1, 3, None])
+def test_predict_plain_path_falls_back_to_the_weight_check_on_nan_weights(rows):
     net, _ = make("softmax+ce")
     net.layers[1].weights[2, 1] = np.nan
     with pytest.raises(RuntimeError, match=r"weights hold 1 NaN or infinite value\(s\)"):
-        net.predict(X)
+        net.predict(X[:rows])
 
 
 def test_adam_scratch_is_neither_state_nor_config():

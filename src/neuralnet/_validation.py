@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -13,6 +14,25 @@ class InvalidTypeError(TypeError, ValueError):
     A ``TypeError`` by the project's rule, and a ``ValueError`` too, so callers who treat every
     bad argument value alike (as Keras does) catch it with one ``except ValueError``.
     """
+
+
+def overflow_checked(function):
+    """Run ``function`` with NumPy's overflow and invalid-value warnings off.
+
+    For code that checks its own results for inf and NaN. NumPy 2's ``errstate`` decorates
+    thread-safely (a token per call), at about a third of the cost of a ``with errstate()``
+    block entered each call (1 µs against 3 µs in a one-sample ``predict`` of some 25 µs).
+    NumPy 1's keeps its state on the instance, so there each call enters a block of its own.
+    """
+    if int(np.__version__.split(".")[0]) >= 2:
+        return functools.wraps(function)(np.errstate(over="ignore", invalid="ignore")(function))
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return function(*args, **kwargs)
+
+    return checked
 
 
 def as_numeric_array(X, name: str) -> np.ndarray:

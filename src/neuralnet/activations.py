@@ -233,13 +233,8 @@ class Softmax(Activation):
         if z.ndim == 1:
             return self.forward(z[None, :])[0] if out is None else self.forward(z[None], out[None])[0]
         if len(z) == 1:
-            # One row (a single prediction): reductions over the whole row skip NumPy's axis
-            # machinery, a third of the time at this size, and give the same numbers.
             out = np.empty_like(z) if out is None else out
-            row, o = z[0], out[0]
-            np.subtract(row, np.maximum.reduce(row), out=o)
-            np.exp(o, out=o)
-            o /= np.add.reduce(o)
+            softmax_one_row(z, out)
             return out
         out = np.subtract(z, row_max(z)[:, None], out=out)
         np.exp(out, out=out)
@@ -256,6 +251,21 @@ class Softmax(Activation):
             "softmax has no element-wise derivative: its Jacobian couples the outputs of a row. "
             "Use backward(a, grad) for the Jacobian-vector product."
         )
+
+
+def softmax_one_row(z: np.ndarray, out: np.ndarray) -> float:
+    """``Softmax().forward`` of a ``(1, n)`` array into ``out``; returns the sum of exponentials.
+
+    One row is a single prediction: reductions over the whole array skip NumPy's axis
+    machinery, a third of the time at this size, and give the same numbers. The sum is at
+    least 1 (the maximum's term) and finite exactly when every output is: a NaN or an infinity
+    in ``z`` makes it NaN.
+    """
+    np.subtract(z, np.maximum.reduce(z, axis=None), out=out)
+    np.exp(out, out=out)
+    total = np.add.reduce(out, axis=None)
+    out /= total
+    return float(total)
 
 
 def row_max(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

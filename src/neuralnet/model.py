@@ -18,7 +18,6 @@ so an optimizer step is a few vectorised operations over the whole network.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 
@@ -42,6 +41,7 @@ from neuralnet._validation import (
     invalid_value,
     is_sparse,
     is_streamed,
+    overflow_checked,
 )
 from neuralnet.callbacks import Callback, History
 from neuralnet.layers import FullyConnectedLayer, Layer, LayerChain
@@ -53,17 +53,6 @@ __all__ = ["NeuralNet", "TrainingDivergedError"]
 def _is_table(X) -> bool:
     """Whether ``X`` is a pandas DataFrame, checked without importing pandas."""
     return type(X).__module__.startswith("pandas")
-
-
-def _overflow_checked(method):
-    """Run ``method`` with NumPy's overflow warnings off: it checks its results for inf and NaN."""
-
-    @functools.wraps(method)
-    def checked(self, *args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return method(self, *args, **kwargs)
-
-    return checked
 
 
 def _check_seed(seed) -> int | None:
@@ -619,7 +608,7 @@ class NeuralNet:
             x = layer.infer(x)
         return x
 
-    @_overflow_checked
+    @overflow_checked
     def forward(self, X) -> np.ndarray:
         """Return the network's outputs ``(n_samples, n_outputs)`` for ``X`` ``(n_samples, n_features)``.
 
@@ -687,7 +676,7 @@ class NeuralNet:
         value = self.loss_fn.value(y, self.layers[-1].outputs, z, sample_weight)
         return value + self.penalty()
 
-    @_overflow_checked
+    @overflow_checked
     def loss(self, X, y, sample_weight=None) -> float:
         """Return the mean loss of the network on ``(X, y)`` (with the penalties, if any)."""
         self._check_ready()
@@ -699,7 +688,7 @@ class NeuralNet:
         self._check_finite(value, "loss", X)
         return value
 
-    @_overflow_checked
+    @overflow_checked
     def gradients(self, X, y, sample_weight=None, training: bool = True) -> list[np.ndarray]:
         """Return ``dL/dparam`` of the mean loss for each trainable array, as ``get_weights`` orders them.
 
@@ -720,7 +709,6 @@ class NeuralNet:
         return [g.copy() for l in self.layers.with_params for g in l.grads.values()]
 
     # -------------------------------------------------------------- inference
-    @_overflow_checked
     def predict(self, X, batch_size: int = 1024, verbose=0) -> np.ndarray:
         """Return the outputs ``(n_samples, n_outputs)``, computed ``batch_size`` rows at a time.
 
@@ -730,14 +718,21 @@ class NeuralNet:
         an array is the network's inputs. ``verbose`` is accepted for Keras's signature;
         nothing is printed.
         """
+        predictor = self.__dict__.get("_predictor")
+        if predictor is not None and type(X) is np.ndarray:
+            # A ready array through plain dense layers (_fastpath.Predictor): a one-sample
+            # prediction is mostly such fixed costs, so this comes first.
+            out = predictor.predict(self, X, batch_size)
+            if out is not None:
+                return out
+        return self._predict_checked(X, batch_size, verbose)
+
+    @overflow_checked
+    def _predict_checked(self, X, batch_size, verbose) -> np.ndarray:
         if type(X) is not np.ndarray and _is_table(X) and getattr(self, "preprocessor", None):
             from neuralnet import tabular
 
             return tabular.predict_table(self, X, batch_size)
-        predictor = self.__dict__.get("_predictor")
-        out = predictor.predict(self, X, batch_size) if predictor is not None else None
-        if out is not None:
-            return out
         if is_streamed(X):
             from neuralnet import sources
 
@@ -783,7 +778,7 @@ class NeuralNet:
     def _is_multilabel_or_binary(self) -> bool:
         return self.is_multilabel_or_binary
 
-    @_overflow_checked
+    @overflow_checked
     def evaluate(self, X, y=None, batch_size: int = 1024, sample_weight=None) -> dict[str, float]:
         """Return ``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only).
 

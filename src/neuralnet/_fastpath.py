@@ -390,7 +390,7 @@ class Predictor:
                 last = i == len(dense) - 1
                 z = np.matmul(x, layer.weights[:-1], out=out[start : start + batch_size] if last
                               else None)
-                if i == 0 and not all_finite(z):
+                if i == 0 and not all_finite(z[:, 0]):
                     return None  # a non-finite x (see above): the checked path names it
                 kernels = None if last else _engine.kernels(size=z.size)
                 if kernels is not None and type(layer.activation) is _activations.ReLU:

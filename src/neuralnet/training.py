@@ -25,6 +25,7 @@ callbacks get ``on_train_end`` either way.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import signal
 import sys
@@ -277,16 +278,20 @@ class _Snapshot:
     def take(self) -> _Snapshot:
         model = self.model
         opt = model.optimizer
-        np.copyto(self.weights, model.flat_weights)
-        state = opt.state.get(id(model.flat_weights))
+        flat = model.flat_weights
+        np.copyto(self.weights, flat)
+        state = opt.state.get(id(flat))
         if state is not None:
             state = {k: self._copy(k, v) if isinstance(v, np.ndarray) else v
                      for k, v in state.items()}
         self.state = state
         self.iterations = opt.iterations
         # The layers' saved state too (BatchNormalization's moving statistics).
-        self.layer_state = [(a, self._copy((id(a), "layer"), a))
-                            for layer in model.layers for a in layer.state.values()]
+        layer_state = self.layer_state
+        layer_state.clear()
+        for layer in model.layers._layers:
+            if layer.state:
+                layer_state.extend((a, self._copy((id(a), "layer"), a)) for a in layer.state.values())
         return self
 
     def restore(self) -> None:
@@ -527,6 +532,11 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
     for cb in callbacks:
         cb.set_model(model)
     batch_listeners = [cb for cb in callbacks if cb._listens_to_batches()]
+    # Callbacks that do something at an epoch's start (History and the monitor do not): when
+    # an epoch is one small step, calling every callback's empty method is a cost of its own.
+    begin_listeners = [cb for cb in callbacks
+                       if getattr(cb.on_epoch_begin, "__func__", None) is not Callback.on_epoch_begin]
+    clipping = clipnorm is not None or clipvalue is not None
 
     params, grads = [model.flat_weights], [model.flat_grad]
     train_step = data.step
@@ -557,7 +567,7 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
                 # cheap. The diagnostics measure the epoch's update against the same copy.
                 last_good = snapshot.take()
                 monitor.epoch_start = last_good.weights
-                for cb in callbacks:
+                for cb in begin_listeners:
                     cb.on_epoch_begin(epoch)
                 order = batches.order(resume_state)
                 model.epoch_rng_state = batches.epoch_state
@@ -583,7 +593,8 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
                     size = m if wb is None else float(wb.sum())
                     total += batch_loss * size
                     seen += size
-                    clip_gradient(model.flat_grad, clipnorm, clipvalue)
+                    if clipping:
+                        clip_gradient(model.flat_grad, clipnorm, clipvalue)
                     optimizer_step(params, grads)
                     model.batch = batch + 1
                     for cb in batch_listeners:
@@ -644,6 +655,7 @@ _DEAD_RELU_LIMIT = 0.5
 _SATURATED_LIMIT = 0.9
 _LOSS_RISE = 1.25
 _UPDATE_RATIO_LIMIT = 0.1
+_OUTPUTS = operator.attrgetter("outputs")  # a layer's last outputs
 
 
 class TrainingMonitor(Callback):
@@ -706,9 +718,9 @@ class TrainingMonitor(Callback):
         if block is None or (activations is not block.last and not block.fits(activations)):
             self._flush()
             block = self._block = _EpochBlock(model, activations)
-        block.add(epoch, (logs or {}).get("loss"), model.flat_grad, model.flat_weights,
-                  self.epoch_start, activations)
-        if block.full:
+        block.add(epoch, logs.get("loss") if logs else None, model.flat_grad,
+                  model.flat_weights, self.epoch_start, activations)
+        if len(block.epochs) == block.capacity:
             self._flush()
 
     def on_train_end(self, logs=None):
@@ -722,19 +734,36 @@ class TrainingMonitor(Callback):
             return
         record = self.history._diagnostics
         epochs, losses, grad_norm, update_ratio, dead, saturated = block.results(self._layers)
-        record["grad_norm"].extend(grad_norm)
-        record["update_ratio"].extend(update_ratio)
-        record["dead_relu"].extend(dead)
-        record["saturated"].extend(saturated)
-        for j, epoch in enumerate(epochs):
-            self._check(epoch, losses[j], update_ratio[j], dead[j][:-1], saturated[j][:-1])
+        record["grad_norm"].extend(grad_norm.tolist())
+        record["update_ratio"].extend(update_ratio.tolist())
+        record["dead_relu"].extend(dead.tolist())
+        record["saturated"].extend(saturated.tolist())
+        # Only the epochs that may signal trouble are put into words: NumPy finds them (a
+        # superset of those _check warns about: max ignoring NaN, kinds not yet warned about).
+        loss = np.array([np.nan if v is None else v for v in losses])
+        before = np.nan if self._last_loss is None else self._last_loss
+        previous = np.concatenate(([before], loss[:-1]))
+        suspect = np.zeros(len(epochs), dtype=bool)
+        if "learning_rate" not in self._warned:
+            with np.errstate(invalid="ignore"):
+                biggest = np.fmax.reduce(update_ratio, axis=1)
+            suspect |= (loss > _LOSS_RISE * previous) & (biggest > _UPDATE_RATIO_LIMIT)
+        if "dead_relu" not in self._warned:
+            suspect |= (dead[:, :-1] > _DEAD_RELU_LIMIT).any(axis=1)
+        if "saturated" not in self._warned:
+            suspect |= (saturated[:, :-1] > _SATURATED_LIMIT).any(axis=1)
+        for j in np.flatnonzero(suspect).tolist():
+            self._last_loss = losses[j - 1] if j else self._last_loss
+            self._check(epochs[j], losses[j], update_ratio[j].tolist(), dead[j, :-1].tolist(),
+                        saturated[j, :-1].tolist())
+        self._last_loss = losses[-1]
 
     def _probe_activations(self) -> list[np.ndarray]:
         """Each parameter layer's outputs on the probe rows (see the class docstring)."""
         layers = self._layers
-        trained = [layer.outputs for layer in layers]
+        trained = list(map(_OUTPUTS, layers))
         cached = self._probe_views
-        if cached is not None and all(a is b for a, b in zip(trained, cached[0], strict=True)):
+        if cached is not None and all(map(operator.is_, trained, cached[0])):
             return cached[1]  # fit's step reuses its arrays: so do these views of them
         rows = 0 if trained[-1] is None else len(trained[-1])
         if self._trained_rows_are_probes and all(a is not None for a in trained) and \
@@ -833,13 +862,20 @@ class _EpochBlock:
         return all(a.shape == b.shape[1:] for a, b in zip(activations, self.acts, strict=True))
 
     def add(self, epoch, loss, grad, end, start, activations) -> None:
+        """Keep one epoch's gradient, end weights and activations; its start, for the first.
+
+        An epoch starts from the weights the one before it ended with (``fit`` takes its
+        snapshot right after the last callback, this monitor, has read them), so only the
+        block's first epoch copies its start: ``results`` fills in the others.
+        """
         # Item assignment, not np.copyto on views: on the 2-3-1 network an epoch is some 50 µs,
         # and making a view per copy cost a tenth of it.
-        i = self.count
+        i = len(self.epochs)
         vectors = self.vectors
         vectors[0, i] = grad
         vectors[1, i] = end
-        vectors[2, i] = start
+        if not i:
+            vectors[2, 0] = start
         for buffer, a in zip(self.acts, activations, strict=True):
             buffer[i] = a
         self.epochs.append(epoch)
@@ -847,12 +883,13 @@ class _EpochBlock:
         self.last = activations
 
     def results(self, layers) -> tuple[list, ...]:
-        """Per waiting epoch, in order: the epochs, losses and four per-layer lists; empty it.
+        """Per waiting epoch, in order: the epochs, losses and four (epochs, layers) arrays; empty it.
 
         ``update_ratio`` is inf for a layer that moved from all-zero weights, nan if it stayed.
         """
         k = self.count
         vectors = self.vectors[:, :k]
+        vectors[2, 1:] = vectors[1, :-1]  # each epoch's start: the end of the one before (add)
         np.subtract(vectors[1], vectors[2], out=vectors[1])  # end - start: the epoch's update
         np.square(vectors, out=vectors)
         grad_sq, moved_sq, start_sq = np.add.reduceat(vectors, self.offsets, axis=2)
@@ -871,8 +908,8 @@ class _EpochBlock:
                 lo, hi = _SATURATION[name]
                 outside = np.count_nonzero((a <= lo) | (a >= hi), axis=(1, 2))
                 saturated[:, l] = outside / (a.shape[1] * a.shape[2])
-        out = (list(self.epochs), list(self.losses), np.sqrt(grad_sq).tolist(),
-               update_ratio.tolist(), dead.tolist(), saturated.tolist())
+        out = (list(self.epochs), list(self.losses), np.sqrt(grad_sq), update_ratio, dead,
+               saturated)
         self.epochs.clear()
         self.losses.clear()
         return out

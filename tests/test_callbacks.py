@@ -337,3 +337,20 @@ def test_model_checkpoint_writes_files_that_load_the_best_weights(tmp_path):
     _fit(curve, ModelCheckpoint(tmp_path / "every-{epoch}.npz"))
     assert sorted(p.name for p in tmp_path.glob("every-*.npz")) == [
         f"every-{i}.npz" for i in range(1, 6)]
+
+
+def test_on_epoch_begin_reaches_a_subclass_method_and_a_function_set_on_an_instance():
+    """fit calls on_epoch_begin only on callbacks that define it, however they define it."""
+
+    class Begins(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen.append(epoch)
+
+    by_class, by_instance, seen = Begins(), Callback(), []
+    by_instance.on_epoch_begin = lambda epoch, logs=None: seen.append(epoch)
+    X, y = _data()
+    _model().fit(X, y, epochs=4, batch_size=64, callbacks=[by_class, by_instance], verbose=0)
+    assert by_class.seen == seen == [0, 1, 2, 3]

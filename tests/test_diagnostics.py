@@ -341,3 +341,63 @@ def _layer_outputs(model, X):
         X = layer.forward(X).copy()
         outputs.append(X)
     return outputs
+
+
+@pytest.mark.parametrize(
+    "hidden, output, loss, k",
+    [
+        (["relu"], "sigmoid", "binary_crossentropy", 1),
+        (["tanh"], "softmax", "categorical_crossentropy", 3),
+        (["sigmoid", "relu"], "linear", "mse", 2),
+    ],
+)
+def test_one_step_epochs_replay_the_probe_activations_to_the_same_diagnostics(
+    hidden, output, loss, k, monkeypatch
+):
+    """Full-batch epochs of dense layers recompute a block's activations from its epochs' start
+    weights instead of copying them each epoch: every number is what the copies give."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 4)) * 2
+    y = {1: (X[:, 0] > 0).astype(float), 3: rng.integers(0, 3, 300),
+         2: rng.normal(size=(300, 2))}[k]
+    sizes = [4, *([8] * len(hidden)), k]
+    seen = []
+    begin = TrainingMonitor.on_train_begin
+
+    def run(replay):
+        def on_train_begin(self, logs=None):
+            begin(self, logs)
+            seen.append(self._replay)
+            self._replay = self._replay and replay
+
+        monkeypatch.setattr(TrainingMonitor, "on_train_begin", on_train_begin)
+        model = NeuralNet(list(zip(sizes[:-1], sizes[1:], strict=True)),
+                          activations=[*hidden, output], loss=loss, seed=1, dtype="float64")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrainingWarning)
+            history = model.fit(X, y, epochs=150, batch_size=len(X), optimizer="sgd",
+                                learning_rate=0.05 if loss == "mse" else 0.5, verbose=0)
+        return history.diagnostics
+
+    replayed, copied = run(True), run(False)
+    assert seen == [True, True]  # one-step epochs of dense layers replay; the second was told not to
+    for key in copied:
+        np.testing.assert_allclose(np.array(replayed[key], dtype=float),
+                                   np.array(copied[key], dtype=float), rtol=1e-12)
+    measured = np.array([copied["dead_relu"], copied["saturated"]], dtype=float)
+    assert np.nanmax(measured) > 0  # the comparison is not of zeros only
+
+
+def test_mini_batch_epochs_copy_the_activations_training_computed(monkeypatch):
+    seen = []
+    begin = TrainingMonitor.on_train_begin
+
+    def on_train_begin(self, logs=None):
+        begin(self, logs)
+        seen.append(self._replay)
+
+    monkeypatch.setattr(TrainingMonitor, "on_train_begin", on_train_begin)
+    X, y = _moons(64)
+    NeuralNet(((2, 3), (3, 1)), seed=0).fit(X, y, epochs=2, batch_size=16, verbose=0)
+    NeuralNet(((2, 3), (3, 1)), seed=0).fit(X, y, epochs=2, batch_size=64, verbose=0)
+    assert seen == [False, True]

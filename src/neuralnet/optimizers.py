@@ -142,7 +142,8 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, p, g, state):
-        g = self._decayed(p, g)
+        if self.weight_decay:
+            g = self._decayed(p, g)
         if self.momentum:
             buf = state.get("momentum_buffer")
             if buf is None:

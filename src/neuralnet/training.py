@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuralnet import _engine
+from neuralnet import activations as _activations
 from neuralnet._validation import (
     all_finite,
     check_number,
@@ -527,7 +528,7 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
         from neuralnet.progress import ProgressLogger
 
         callbacks.append(ProgressLogger(epochs, verbose))
-    monitor = TrainingMonitor(history, data.probe)
+    monitor = TrainingMonitor(history, data.probe, one_step=getattr(batches, "whole_data", False))
     callbacks += [history, monitor]
     for cb in callbacks:
         cb.set_model(model)
@@ -656,6 +657,8 @@ _SATURATED_LIMIT = 0.9
 _LOSS_RISE = 1.25
 _UPDATE_RATIO_LIMIT = 0.1
 _OUTPUTS = operator.attrgetter("outputs")  # a layer's last outputs
+# Activations whose forward is element-wise, so it takes a block of epochs' outputs at once.
+_ELEMENTWISE = (_activations.ReLU, _activations.Sigmoid, _activations.Tanh, _activations.Linear)
 
 
 class TrainingMonitor(Callback):
@@ -686,11 +689,15 @@ class TrainingMonitor(Callback):
     they are computed from (the gradient, the end weights, the probe activations) into a block
     of work arrays holding up to 64 epochs, and the numbers of a whole block come from a few
     NumPy calls when it is full, when training ends, or as soon as ``history.diagnostics`` is
-    read. A large network's block holds one epoch: its numbers are computed at once.
+    read. A large network's block holds one epoch: its numbers are computed at once. When every
+    epoch is one step on the whole data through dense layers, an epoch does not even copy the
+    activations: the block computes them again, one batched product a layer for all its epochs,
+    from the weights each epoch started from, which are those its one step saw.
     """
 
-    def __init__(self, history, X: np.ndarray) -> None:
+    def __init__(self, history, X: np.ndarray, one_step: bool = False) -> None:
         self.history = history
+        self._one_step = one_step  # every epoch is one step on the whole of X
         step = max(1, len(X) // _PROBE_ROWS)
         self._probe = X[::step][:_PROBE_ROWS]
         if not isinstance(self._probe, np.ndarray):  # scipy.sparse X: densify the probe rows only
@@ -710,14 +717,27 @@ class TrainingMonitor(Callback):
         self._trained_rows_are_probes = all(
             getattr(l, "same_in_training", True) for l in self.model.layers
         )
+        # One-step epochs of plain dense layers: the probe activations are computed again,
+        # for a whole block of epochs at once, from the weights each epoch started from (its
+        # one step's weights); no epoch copies them (see _EpochBlock.replayed).
+        from neuralnet.layers import FullyConnectedLayer
+
+        layers = list(self.model.layers)
+        self._replay = self._one_step and all(type(l) is FullyConnectedLayer for l in layers) \
+            and all(type(l.activation) in _ELEMENTWISE for l in layers[:-1])
 
     def on_epoch_end(self, epoch, logs=None):
         model = self.model
-        activations = self._probe_activations()
         block = self._block
-        if block is None or (activations is not block.last and not block.fits(activations)):
-            self._flush()
-            block = self._block = _EpochBlock(model, activations)
+        if self._replay:
+            activations = None
+            if block is None:
+                block = self._block = _EpochBlock(model, None, self._probe)
+        else:
+            activations = self._probe_activations()
+            if block is None or (activations is not block.last and not block.fits(activations)):
+                self._flush()
+                block = self._block = _EpochBlock(model, activations)
         block.add(epoch, logs.get("loss") if logs else None, model.flat_grad,
                   model.flat_weights, self.epoch_start, activations)
         if len(block.epochs) == block.capacity:
@@ -836,19 +856,25 @@ class _EpochBlock:
     _BUDGET = 1 << 20
     _MAX_EPOCHS = 64
 
-    def __init__(self, model, activations: list[np.ndarray]) -> None:
+    def __init__(self, model, activations: list[np.ndarray] | None,
+                 replay: np.ndarray | None = None) -> None:
+        """``activations`` are copied each epoch; or, as None, computed again from ``replay``,
+        the probe rows, when the results are (``replayed``)."""
         n_params = model.flat_weights.size
-        per_epoch = 3 * n_params + sum(a.size for a in activations)
+        per_epoch = 3 * n_params + sum(a.size for a in activations or ())
         self.capacity = max(1, min(self._MAX_EPOCHS, self._BUDGET // per_epoch))
         dtype = model.dtype
         # The gradients, end weights and start weights of each epoch: one array, so that one
         # square and one reduceat give all three squared norms of every layer and epoch.
         self.vectors = np.empty((3, self.capacity, n_params), dtype=dtype)
-        self.acts = [np.empty((self.capacity, *a.shape), dtype=dtype) for a in activations]
+        self.acts = None if activations is None else [
+            np.empty((self.capacity, *a.shape), dtype=dtype) for a in activations]
+        self.replay = replay
         self.epochs: list[int] = []
         self.losses: list = []
         self.last: list[np.ndarray] | None = None  # the activations list added last
-        self.offsets = np.array([start for _, start, _ in model.parameter_offsets])
+        self.parts = model.parameter_offsets
+        self.offsets = np.array([start for _, start, _ in self.parts])
 
     @property
     def count(self) -> int:
@@ -876,8 +902,9 @@ class _EpochBlock:
         vectors[1, i] = end
         if not i:
             vectors[2, 0] = start
-        for buffer, a in zip(self.acts, activations, strict=True):
-            buffer[i] = a
+        if activations is not None:
+            for buffer, a in zip(self.acts, activations, strict=True):
+                buffer[i] = a
         self.epochs.append(epoch)
         self.losses.append(loss)
         self.last = activations
@@ -890,6 +917,7 @@ class _EpochBlock:
         k = self.count
         vectors = self.vectors[:, :k]
         vectors[2, 1:] = vectors[1, :-1]  # each epoch's start: the end of the one before (add)
+        acts = self.replayed(vectors[2]) if self.acts is None else [a[:k] for a in self.acts]
         np.subtract(vectors[1], vectors[2], out=vectors[1])  # end - start: the epoch's update
         np.square(vectors, out=vectors)
         grad_sq, moved_sq, start_sq = np.add.reduceat(vectors, self.offsets, axis=2)
@@ -897,8 +925,9 @@ class _EpochBlock:
             update_ratio = np.sqrt(moved_sq / start_sq)
         dead = np.full((k, len(layers)), np.nan)
         saturated = np.full((k, len(layers)), np.nan)
-        for l, (layer, a) in enumerate(zip(layers, self.acts, strict=True)):
-            a = a[:k]
+        for l, (layer, a) in enumerate(zip(layers, acts, strict=True)):
+            if a is None:
+                continue
             activation = getattr(layer, "activation", None)
             name = getattr(activation, "name", None)
             if name == "relu":
@@ -912,6 +941,24 @@ class _EpochBlock:
                saturated)
         self.epochs.clear()
         self.losses.clear()
+        return out
+
+
+    def replayed(self, starts: np.ndarray) -> list[np.ndarray | None]:
+        """Each dense layer's outputs on the probe rows, ``(epochs, rows, units)``, for every
+        epoch from the weights it started from (``starts``, one row an epoch): one batched
+        product a layer for the whole block. A last layer whose activation is not element-wise
+        (softmax) gives None: no diagnostic reads it."""
+        k, x, out = len(starts), self.replay, []
+        for layer, start, stop in self.parts:
+            if type(layer.activation) not in _ELEMENTWISE:
+                out.append(None)
+                continue
+            W = starts[:, start:stop].reshape(k, layer.n_in + 1, layer.n_out)
+            z = np.matmul(x, W[:, :-1])
+            z += W[:, -1:]
+            x = layer.activation.forward(z, out=z)
+            out.append(x)
         return out
 
 

@@ -353,3 +353,24 @@ def test_epsilon_hat_adds_epsilon_before_the_bias_correction(cls):
 def test_invalid_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [{}, {"amsgrad": True, "weight_decay": 0.01}])
+def test_adam_in_cache_sized_blocks_is_the_whole_array_step_bit_for_bit(dtype, kwargs, monkeypatch):
+    """A large parameter is stepped block by block (optimizers._blocks): the same numbers."""
+    n = 3 * (optimizers._BLOCK_BYTES // np.dtype(dtype).itemsize) + 17  # 3 blocks and a rest
+    p0 = np.random.default_rng(0).normal(size=n).astype(dtype)
+    results = []
+    for block_bytes in (optimizers._BLOCK_BYTES, 1 << 40):
+        monkeypatch.setattr(optimizers, "_BLOCK_BYTES", block_bytes)
+        p, opt = p0.copy(), optimizers.Adam(**kwargs)
+        for t in range(20):  # past a subnormal flush (every 16 steps)
+            opt.step([p], [np.sin(p0 * (t + 1))])
+        results.append(p)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], p0)
+    # A parameter that is not C-contiguous is stepped whole.
+    q = np.asfortranarray(np.ones((n // 100, 100), dtype=dtype))
+    optimizers.Adam(**kwargs).step([q], [np.ones_like(q)])
+    np.testing.assert_allclose(q, 1 - 1e-3, rtol=1e-5)

@@ -109,6 +109,27 @@ def _flush_subnormal(a: np.ndarray, scratch: np.ndarray) -> None:
     a[scratch < np.finfo(a.dtype).tiny] = 0
 
 
+# An element-wise step of several passes (Adam's ten) runs on blocks of this many bytes per
+# array, so that a block's arrays (five or six of 256 KiB) stay in this CPU's 2 MiB L2 cache
+# from one pass to the next, instead of streaming each 940 kB array of the mnist network from
+# the L3 ten times. The same operations element by element: the same numbers. In a mnist fit
+# (benchmarks/run.py's), Adam's share fell from about 0.60 s to 0.55 s (16 KiB blocks: no gain).
+_BLOCK_BYTES = 1 << 18
+
+
+def _blocks(arrays: tuple[np.ndarray | None, ...]):
+    """The arrays (None, or all of one shape) cut into matching flat blocks of
+    ``_BLOCK_BYTES`` each; whole when they are small or not all C-contiguous."""
+    n = arrays[0].size
+    step = max(1, _BLOCK_BYTES // arrays[0].itemsize)
+    if n <= step or not all(a is None or a.flags.c_contiguous for a in arrays):
+        yield arrays
+        return
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    for start in range(0, n, step):
+        yield tuple(None if a is None else a[start : start + step] for a in flat)
+
+
 def _one_block(*arrays: np.ndarray) -> bool:
     """Whether the arrays share one float dtype and are C-contiguous (a kernel's 1-D views)."""
     dtype = arrays[0].dtype
@@ -225,26 +246,34 @@ class Adam(Optimizer):
                          kind(b1), kind(b2), kind(eps_sum), kind(step_size),
                          np.finfo(p.dtype).tiny)
             return
-        s = self._scratch_for(p)
-        m_sum *= b1
-        m_sum += g
-        np.multiply(g, g, out=s)
-        v_sum *= b2
-        v_sum += s
-        if t % _FLUSH_EVERY == 0:
-            _flush_subnormal(m_sum, s)
-            _flush_subnormal(v_sum, s)
-        if self.amsgrad:
-            v_sum = np.maximum(state["v_sum_max"], v_sum, out=state["v_sum_max"])
-        # With m = (1 - b1) m_sum and v = (1 - b2) v_sum, torch's update is
-        #   p <- p - step_size * m_sum / (sqrt(v_sum) + eps_sum),  where
-        #   step_size = lr (1 - b1) sqrt(1 - b2^t) / ((1 - b1^t) sqrt(1 - b2)),
-        #   eps_sum   = epsilon sqrt(1 - b2^t) / sqrt(1 - b2)   (epsilon_hat: epsilon / sqrt(1 - b2)).
-        np.sqrt(v_sum, out=s)
-        s += eps_sum
-        np.divide(m_sum, s, out=s)
-        s *= step_size
-        p -= s
+        arrays = (p, g, m_sum, v_sum, self._scratch_for(p),
+                  state["v_sum_max"] if self.amsgrad else None)
+        for block in _blocks(arrays):
+            _adam_block(*block, b1, b2, eps_sum, step_size, t)
+
+
+def _adam_block(p, g, m_sum, v_sum, s, v_max, b1, b2, eps_sum, step_size, t) -> None:
+    """Adam's step on one block of its arrays (``_blocks``): ``s`` is scratch, ``v_max`` the
+    AMSGrad maximum or None."""
+    m_sum *= b1
+    m_sum += g
+    np.multiply(g, g, out=s)
+    v_sum *= b2
+    v_sum += s
+    if t % _FLUSH_EVERY == 0:
+        _flush_subnormal(m_sum, s)
+        _flush_subnormal(v_sum, s)
+    if v_max is not None:
+        v_sum = np.maximum(v_max, v_sum, out=v_max)
+    # With m = (1 - b1) m_sum and v = (1 - b2) v_sum, torch's update is
+    #   p <- p - step_size * m_sum / (sqrt(v_sum) + eps_sum),  where
+    #   step_size = lr (1 - b1) sqrt(1 - b2^t) / ((1 - b1^t) sqrt(1 - b2)),
+    #   eps_sum   = epsilon sqrt(1 - b2^t) / sqrt(1 - b2)   (epsilon_hat: epsilon / sqrt(1 - b2)).
+    np.sqrt(v_sum, out=s)
+    s += eps_sum
+    np.divide(m_sum, s, out=s)
+    s *= step_size
+    p -= s
 
 
 class AdamW(Adam):

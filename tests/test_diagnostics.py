@@ -388,7 +388,8 @@ def test_one_step_epochs_replay_the_probe_activations_to_the_same_diagnostics(
     assert np.nanmax(measured) > 0  # the comparison is not of zeros only
 
 
-def test_mini_batch_epochs_copy_the_activations_training_computed(monkeypatch):
+def test_mini_batch_epochs_and_a_callback_at_epoch_begin_copy_the_activations(monkeypatch):
+    """Replay needs the step to have seen the epoch's start weights."""
     seen = []
     begin = TrainingMonitor.on_train_begin
 
@@ -397,7 +398,13 @@ def test_mini_batch_epochs_copy_the_activations_training_computed(monkeypatch):
         seen.append(self._replay)
 
     monkeypatch.setattr(TrainingMonitor, "on_train_begin", on_train_begin)
+    class Nudge(Callback):  # moves the weights after the epoch's snapshot, before its step
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.layers[0].weights[0] += 0.1
+
     X, y = _moons(64)
     NeuralNet(((2, 3), (3, 1)), seed=0).fit(X, y, epochs=2, batch_size=16, verbose=0)
     NeuralNet(((2, 3), (3, 1)), seed=0).fit(X, y, epochs=2, batch_size=64, verbose=0)
-    assert seen == [False, True]
+    NeuralNet(((2, 3), (3, 1)), seed=0).fit(X, y, epochs=2, batch_size=64, verbose=0,
+                                          callbacks=[Nudge()])
+    assert seen == [False, True, False]

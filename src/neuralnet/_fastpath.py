@@ -301,11 +301,6 @@ class _LayerViews(NamedTuple):
     relu: tuple | None  # the numba engine's ReLU kernels and their arguments (_relu_kernels)
 
 
-def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``activations.ReLU.forward`` without its method call (a one-sample predict's)."""
-    return np.maximum(z, 0, out=out)
-
-
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-z))`` into ``out``: four NumPy calls to ``activations.Sigmoid``'s seven.
 

@@ -258,8 +258,8 @@ def softmax_one_row(z: np.ndarray, out: np.ndarray) -> float:
 
     One row is a single prediction: reductions over the whole array skip NumPy's axis
     machinery, a third of the time at this size, and give the same numbers. The sum is at
-    least 1 (the maximum's term) and finite exactly when every output is: a NaN or an infinity
-    in ``z`` makes it NaN.
+    least 1 (the maximum's term) and finite exactly when every output is: a NaN or a +inf in
+    ``z`` makes it NaN, and so does a row of -inf only (another -inf's output is 0).
     """
     np.subtract(z, np.maximum.reduce(z, axis=None), out=out)
     np.exp(out, out=out)

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neuralnet import _engine
+from neuralnet import _engine, _fastpath
 from neuralnet import activations as _activations
 from neuralnet._validation import (
     all_finite,
@@ -47,6 +47,7 @@ from neuralnet._validation import (
     is_streamed_validation,
 )
 from neuralnet.callbacks import Callback, History
+from neuralnet.layers import FullyConnectedLayer
 
 __all__ = [
     "fit",
@@ -414,8 +415,6 @@ class _Data:
 def _prepare(model, X, y, sample_weight, class_weight, validation_data, validation_split,
              batch_size, shuffle, client, epochs: int = 1) -> _Data:
     """Check the data and choose how the loop reads them (see ``neuralnet.sources``)."""
-    from neuralnet import _fastpath
-
     if client is not None:
         from neuralnet import data_parallel
 
@@ -528,15 +527,18 @@ def _loop(model, data: _Data, epochs, batch_size, learning_rate, verbose, optimi
         from neuralnet.progress import ProgressLogger
 
         callbacks.append(ProgressLogger(epochs, verbose))
-    monitor = TrainingMonitor(history, data.probe, one_step=getattr(batches, "whole_data", False))
-    callbacks += [history, monitor]
-    for cb in callbacks:
-        cb.set_model(model)
-    batch_listeners = [cb for cb in callbacks if cb._listens_to_batches()]
     # Callbacks that do something at an epoch's start (History and the monitor do not): when
     # an epoch is one small step, calling every callback's empty method is a cost of its own.
     begin_listeners = [cb for cb in callbacks
                        if getattr(cb.on_epoch_begin, "__func__", None) is not Callback.on_epoch_begin]
+    # Epochs of one step on the whole data that no callback enters before the step: the
+    # monitor may recompute what that step saw from the epoch's start weights.
+    one_step = getattr(batches, "whole_data", False) and not begin_listeners
+    monitor = TrainingMonitor(history, data.probe, one_step=one_step)
+    callbacks += [history, monitor]
+    for cb in callbacks:
+        cb.set_model(model)
+    batch_listeners = [cb for cb in callbacks if cb._listens_to_batches()]
     clipping = clipnorm is not None or clipvalue is not None
 
     params, grads = [model.flat_weights], [model.flat_grad]
@@ -720,8 +722,6 @@ class TrainingMonitor(Callback):
         # One-step epochs of plain dense layers: the probe activations are computed again,
         # for a whole block of epochs at once, from the weights each epoch started from (its
         # one step's weights); no epoch copies them (see _EpochBlock.replayed).
-        from neuralnet.layers import FullyConnectedLayer
-
         layers = list(self.model.layers)
         self._replay = self._one_step and all(type(l) is FullyConnectedLayer for l in layers) \
             and all(type(l.activation) in _ELEMENTWISE for l in layers[:-1])
@@ -869,6 +869,8 @@ class _EpochBlock:
         self.vectors = np.empty((3, self.capacity, n_params), dtype=dtype)
         self.acts = None if activations is None else [
             np.empty((self.capacity, *a.shape), dtype=dtype) for a in activations]
+        if replay is not None:  # [x, 1]: the first layer's product absorbs its bias
+            replay = np.concatenate([replay, np.ones((len(replay), 1), dtype=replay.dtype)], axis=1)
         self.replay = replay
         self.epochs: list[int] = []
         self.losses: list = []
@@ -879,10 +881,6 @@ class _EpochBlock:
     @property
     def count(self) -> int:
         return len(self.epochs)
-
-    @property
-    def full(self) -> bool:
-        return self.count == self.capacity
 
     def fits(self, activations: list[np.ndarray]) -> bool:
         return all(a.shape == b.shape[1:] for a, b in zip(activations, self.acts, strict=True))
@@ -947,18 +945,27 @@ class _EpochBlock:
     def replayed(self, starts: np.ndarray) -> list[np.ndarray | None]:
         """Each dense layer's outputs on the probe rows, ``(epochs, rows, units)``, for every
         epoch from the weights it started from (``starts``, one row an epoch): one batched
-        product a layer for the whole block. A last layer whose activation is not element-wise
-        (softmax) gives None: no diagnostic reads it."""
+        product a layer for the whole block, the first with the bias absorbed (``[x, 1] @ W``).
+        The activations are the training step's (``_fastpath``'s sigmoid); a last layer whose
+        activation is not element-wise (softmax) gives None: no diagnostic reads it."""
         k, x, out = len(starts), self.replay, []
-        for layer, start, stop in self.parts:
-            if type(layer.activation) not in _ELEMENTWISE:
-                out.append(None)
-                continue
-            W = starts[:, start:stop].reshape(k, layer.n_in + 1, layer.n_out)
-            z = np.matmul(x, W[:, :-1])
-            z += W[:, -1:]
-            x = layer.activation.forward(z, out=z)
-            out.append(x)
+        with np.errstate(over="ignore"):  # the sigmoid's exp(-z) beyond float range: 0, as in fit
+            for i, (layer, start, stop) in enumerate(self.parts):
+                activation = layer.activation
+                if type(activation) not in _ELEMENTWISE:
+                    out.append(None)
+                    continue
+                W = starts[:, start:stop].reshape(k, layer.n_in + 1, layer.n_out)
+                if i == 0:
+                    z = np.matmul(x, W)  # x is [probe rows, 1]
+                else:
+                    z = np.matmul(x, W[:, :-1])
+                    z += W[:, -1:]
+                if type(activation) is _activations.Sigmoid:
+                    x = _fastpath._sigmoid(z, out=z)
+                else:
+                    x = activation.forward(z, out=z)
+                out.append(x)
         return out
 
 

@@ -377,7 +377,9 @@ class Predictor:
                 plan = self._new_plan(net, n)
                 if plan is None:
                     return None
-            if X.dtype != plan.dtype or X.shape[1] != plan.n_in:
+            # A built-in dtype is one object: another object is another dtype, or the checked
+            # path's business (byte order, metadata).
+            if X.dtype is not plan.dtype or X.shape[1] != plan.n_in:
                 return None
             return plan.run(X)
         dense = self._plain(net)
@@ -447,10 +449,10 @@ class _SmallPlan:
             for i, layer in enumerate(dense[:-1])
         ]
         last = dense[-1]
-        finish = _finish_of(last.activation)
-        if m == 1 and type(last.activation) is _activations.Softmax:
-            finish = _finish_softmax_one_row
-        self.last = (inputs[-1], last.weights, (m, last.n_out), finish)
+        # One row through softmax: the sum of exponentials is the finiteness check.
+        softmax_row = m == 1 and type(last.activation) is _activations.Softmax
+        self.last = (inputs[-1], last.weights, (m, last.n_out),
+                     None if softmax_row else _finish_of(last.activation))
 
     def run(self, X: np.ndarray) -> np.ndarray | None:
         """The outputs for ``X``, or None when ``X`` or an output is not finite.
@@ -472,6 +474,8 @@ class _SmallPlan:
         np.dot(x_ones, W, out=out)
         if check and not all_finite(out[:, 0]):
             return None
+        if finish is None:
+            return out if math.isfinite(_activations.softmax_one_row(out, out)) else None
         return out if finish(out) else None
 
 
@@ -489,6 +493,3 @@ def _finish_of(activation) -> Callable:
 
     return finish
 
-
-def _finish_softmax_one_row(out: np.ndarray) -> bool:
-    return math.isfinite(_activations.softmax_one_row(out, out))

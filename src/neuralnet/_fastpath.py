@@ -249,16 +249,14 @@ class FusedStep:
             return float(np.vdot(yT, minus_log_a)) / m
         if self.kind == "sigmoid":
             # Per element, -[y log a + (1 - y) log(1 - a)] = log(1 + exp(-z)) + (1 - y) z and
-            # a = 1 / (1 + exp(-z)): one exponential gives both. The logarithm is of u = 1 +
-            # exp(-z) as rounded, the u that a is computed from: log1p(exp(-z)) differs only
-            # where exp(-z) < 6e-8 (z > 16.6), by less than that, and costs four times as much
-            # (NumPy has no vectorised float32 log1p). Should some exp(-z) overflow (z < -88 in
+            # a = 1 / (1 + exp(-z)): one exponential gives both, and a is written first so that
+            # log1p can work in place (no temporary). Should some exp(-z) overflow (z < -88 in
             # float32), that loss would be infinite: the overflow-free form below answers then.
-            u = np.negative(zT, out=scratch)
-            np.exp(u, out=u)
-            u += 1.0
-            np.reciprocal(u, out=aT)
-            softplus_sum = float(np.add.reduce(np.log(u, out=u), axis=None))  # sum log(1 + exp(-z))
+            t = np.negative(zT, out=scratch)
+            np.exp(t, out=t)
+            np.add(t, 1.0, out=aT)
+            np.reciprocal(aT, out=aT)
+            softplus_sum = float(np.add.reduce(np.log1p(t, out=t), axis=None))  # sum log(1 + exp(-z))
             if math.isfinite(softplus_sum):
                 z_sum, yz_sum = float(np.add.reduce(zT, axis=None)), float(np.vdot(yT, zT))
                 return (softplus_sum + z_sum - yz_sum) / aT.size

@@ -848,8 +848,9 @@ class TrainingMonitor(Callback):
 class _EpochBlock:
     """What the diagnostics of up to ``capacity`` epochs are computed from, and the computation.
 
-    Per epoch: the last batch's gradient, the end and start weights, and each parameter layer's
-    activations on the probe rows.
+    Per epoch: the last batch's gradient, the end weights (and the start weights, for the
+    block's first epoch: ``add``), and each parameter layer's activations on the probe rows,
+    copied, or computed again for the whole block when replayed (``replayed``).
     """
 
     # Work arrays of about this many values in all (4 MB of float32) set how many epochs wait.

@@ -149,11 +149,10 @@ class FusedStep:
                 # unit) its column, broadcast: dL/da = delta W^T is then an outer product, and a
                 # broadcast multiply does it several times faster than a product over 1 term.
                 down = np.multiply if W.shape[1] == 1 else np.matmul
-                forward = _sigmoid if type(layer.activation) is _activations.Sigmoid else \
-                    layer.activation.forward
                 plan.append(_LayerViews(
                     layer, W.T, W, down, layer.weights[-1][:, None], layer.grad[:-1],
-                    layer.grad[-1], layer.activation, forward, zT, aT, dT, zT.T, aT.T, dT.T,
+                    layer.grad[-1], layer.activation, step_forward(layer.activation), zT, aT,
+                    dT, zT.T, aT.T, dT.T,
                     self._relu_kernels(layer, zT, aT, dT),
                 ))
             views = self._views[m] = (
@@ -212,9 +211,9 @@ class FusedStep:
             v = plan[i]
             below = plan[i - 1] if i else None
             # dL/dW = x^T delta, x^T the layer below's a^T (as recorded), or the batch's.
-            np.matmul(below.aT if i else batch_T, v.delta, out=v.dW)
+            np.matmul(batch_T if below is None else below.aT, v.delta, out=v.dW)
             np.matmul(v.deltaT, ones, out=v.db)  # the bias row: delta's column sums
-            if i == 0:
+            if below is None:
                 break  # the first layer's input is the data: no gradient to send down
             v.down(v.W, v.deltaT, out=below.deltaT)  # dL/da of the layer below: delta W^T
             # The layer below's activation turns dL/da into dL/dz, written from its output a
@@ -297,6 +296,12 @@ class _LayerViews(NamedTuple):
     a: np.ndarray
     delta: np.ndarray
     relu: tuple | None  # the numba engine's ReLU kernels and their arguments (_relu_kernels)
+
+
+def step_forward(activation) -> Callable:
+    """The ``forward(z, out=)`` the training step runs for ``activation``: ``_sigmoid`` for the
+    sigmoid, the activation's own otherwise (the monitor replays with the same one)."""
+    return _sigmoid if type(activation) is _activations.Sigmoid else activation.forward
 
 
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -390,7 +395,7 @@ class Predictor:
                 last = i == len(dense) - 1
                 z = np.matmul(x, layer.weights[:-1], out=out[start : start + batch_size] if last
                               else None)
-                if i == 0 and not all_finite(z[:, 0]):
+                if i == 0 and not _input_finite(z):
                     return None  # a non-finite x (see above): the checked path names it
                 kernels = None if last else _engine.kernels(size=z.size)
                 if kernels is not None and type(layer.activation) is _activations.ReLU:
@@ -425,16 +430,22 @@ def _weights_of(layer) -> np.ndarray | None:
     return layer.params.get("weights")
 
 
+def _input_finite(z: np.ndarray) -> bool:
+    """Whether the input rows were finite, read from their first product ``z`` (``Predictor``):
+    its first column, one value for one row."""
+    return math.isfinite(z.item(0)) if len(z) == 1 else all_finite(z[:, 0])
+
+
 class _SmallPlan:
     """One thread's buffers for a prediction of ``m`` rows, the bias absorbed as in the article."""
 
-    __slots__ = ("flat", "layers", "weights", "dtype", "n_in", "one_row", "x", "hidden", "last")
+    __slots__ = ("flat", "layers", "weights", "dtype", "n_in", "x", "hidden", "last")
 
     def __init__(self, net, dense: list[FullyConnectedLayer], m: int) -> None:
         self.flat = net.__dict__["_flat_weights"]
         self.layers = list(net.layers)
         self.weights = [l.params["weights"] for l in self.layers]
-        self.dtype, self.n_in, self.one_row = net.dtype, dense[0].n_in, m == 1
+        self.dtype, self.n_in = net.dtype, dense[0].n_in
         # One [x, 1] buffer per layer: its input, the last column ones.
         inputs = [np.ones((m, layer.n_in + 1), dtype=net.dtype) for layer in dense]
         self.x = inputs[0][:, :-1]
@@ -463,14 +474,14 @@ class _SmallPlan:
         for x_ones, W, z, forward, arg, next_x in self.hidden:
             np.dot(x_ones, W, out=z)  # [x, 1] @ W = x W[:-1] + W[-1]
             if check:
-                if not (math.isfinite(z.item(0)) if self.one_row else all_finite(z[:, 0])):
+                if not _input_finite(z):
                     return None
                 check = False
             forward(z, arg, out=next_x)  # straight into the next layer's [x, 1]
         x_ones, W, shape, finish = self.last
         out = np.empty(shape, dtype=self.dtype)
         np.dot(x_ones, W, out=out)
-        if check and not all_finite(out[:, 0]):
+        if check and not _input_finite(out):
             return None
         if finish is None:
             return out if math.isfinite(_activations.softmax_one_row(out, out)) else None

@@ -130,7 +130,7 @@ def _blocks(arrays: tuple[np.ndarray | None, ...]):
         yield tuple(None if a is None else a[start : start + step] for a in flat)
 
 
-def _one_block(*arrays: np.ndarray) -> bool:
+def _contiguous_floats(*arrays: np.ndarray) -> bool:
     """Whether the arrays share one float dtype and are C-contiguous (a kernel's 1-D views)."""
     dtype = arrays[0].dtype
     return dtype.kind == "f" and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
@@ -238,7 +238,7 @@ class Adam(Optimizer):
         eps_sum = self.epsilon / math.sqrt(1.0 - b2) if self.epsilon_hat else self.epsilon * root_bias2
         step_size = self.learning_rate * (1.0 - b1) * root_bias2 / (1.0 - b1**t)
         kernels = None if self.amsgrad else _engine.kernels(size=p.size)
-        if kernels is not None and _one_block(p, g, m_sum, v_sum):
+        if kernels is not None and _contiguous_floats(p, g, m_sum, v_sum):
             # The same operations in one compiled loop (neuralnet._kernels.adam), the scalars in
             # the arrays' dtype as NumPy takes them.
             kind = p.dtype.type

@@ -758,8 +758,12 @@ class TrainingMonitor(Callback):
         record["update_ratio"].extend(update_ratio.tolist())
         record["dead_relu"].extend(dead.tolist())
         record["saturated"].extend(saturated.tolist())
-        # Only the epochs that may signal trouble are put into words: NumPy finds them (a
-        # superset of those _check warns about: max ignoring NaN, kinds not yet warned about).
+        self._check_block(epochs, losses, update_ratio, dead, saturated)
+
+    def _check_block(self, epochs, losses, update_ratio, dead, saturated) -> None:
+        """``_check`` for a block's epochs, in order: NumPy finds the epochs that may signal
+        trouble (a superset of those ``_check`` warns about: the largest ratio ignoring NaN,
+        only the kinds not yet warned about), and only those are put into words."""
         loss = np.array([np.nan if v is None else v for v in losses])
         before = np.nan if self._last_loss is None else self._last_loss
         previous = np.concatenate(([before], loss[:-1]))
@@ -773,7 +777,8 @@ class TrainingMonitor(Callback):
         if "saturated" not in self._warned:
             suspect |= (saturated[:, :-1] > _SATURATED_LIMIT).any(axis=1)
         for j in np.flatnonzero(suspect).tolist():
-            self._last_loss = losses[j - 1] if j else self._last_loss
+            if j:
+                self._last_loss = losses[j - 1]  # the loss _check compares epoch j's against
             self._check(epochs[j], losses[j], update_ratio[j].tolist(), dead[j, :-1].tolist(),
                         saturated[j, :-1].tolist())
         self._last_loss = losses[-1]
@@ -947,7 +952,7 @@ class _EpochBlock:
         """Each dense layer's outputs on the probe rows, ``(epochs, rows, units)``, for every
         epoch from the weights it started from (``starts``, one row an epoch): one batched
         product a layer for the whole block, the first with the bias absorbed (``[x, 1] @ W``).
-        The activations are the training step's (``_fastpath``'s sigmoid); a last layer whose
+        The activations are the training step's (``_fastpath.step_forward``); a last layer whose
         activation is not element-wise (softmax) gives None: no diagnostic reads it."""
         k, x, out = len(starts), self.replay, []
         with np.errstate(over="ignore"):  # the sigmoid's exp(-z) beyond float range: 0, as in fit
@@ -962,10 +967,7 @@ class _EpochBlock:
                 else:
                     z = np.matmul(x, W[:, :-1])
                     z += W[:, -1:]
-                if type(activation) is _activations.Sigmoid:
-                    x = _fastpath._sigmoid(z, out=z)
-                else:
-                    x = activation.forward(z, out=z)
+                x = _fastpath.step_forward(activation)(z, out=z)
                 out.append(x)
         return out
 

@@ -291,3 +291,58 @@ def test_fused_sigmoid_loss_holds_when_exp_overflows(bias):
     assert np.isfinite(loss_fast)
     assert loss_fast == pytest.approx(loss_ref, rel=1e-6)
     np.testing.assert_allclose(net._flat_grad, grad_ref, rtol=1e-6, atol=1e-7)
+
+
+# ------------------------------------------------------------------ aligned arrays (_memory)
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("shape", [1, 7, 235_146, (3, 5), (128, 785), (0,), (2, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_memory_arrays_start_on_a_cache_line_with_the_shape_and_dtype_asked(shape, dtype):
+    from neuralnet import _memory
+
+    for make in (_memory.empty, _memory.zeros):
+        a = make(shape, dtype)
+        assert a.shape == ((shape,) if isinstance(shape, int) else shape)
+        assert a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        if a.size:
+            assert _address(a) % _memory.ALIGNMENT == 0
+    assert not _memory.zeros(shape, dtype).any()
+    like = _memory.zeros_like(np.ones(shape, dtype))
+    assert like.shape == np.ones(shape).shape and like.dtype == dtype and not like.any()
+    source = np.arange(like.size, dtype=dtype).reshape(like.shape)
+    source.flags.writeable = False
+    copied = _memory.copy(source)
+    np.testing.assert_array_equal(copied, source)
+    assert copied.flags.writeable and (not copied.size or _address(copied) % 64 == 0)
+
+
+def test_memory_1d_array_is_the_base_of_its_views_and_owns_separate_memory():
+    from neuralnet import _memory
+
+    a, b = _memory.empty(100, np.float32), _memory.empty(100, np.float32)
+    view = a[10:20].reshape(2, 5)
+    assert view.base is a  # what _fastpath._plain_dense and the sklearn estimators rely on
+    a[:] = 1.0
+    b[:] = 2.0
+    assert (a == 1.0).all() and not np.shares_memory(a, b)
+
+
+def test_what_training_sweeps_every_batch_is_cache_line_aligned():
+    # Adam on misaligned arrays measured 10-30% slower (_memory's docstring): the flat weights,
+    # the gradients, the optimizer's moments and work array, the batch and the step's buffers.
+    from neuralnet import _memory
+
+    net = NeuralNet(((4, 8), (8, 3)), activations=["relu", "softmax"],
+                    loss="categorical_crossentropy", seed=0)
+    optimizer = Adam()
+    net.fit(X, Y_LABELS, epochs=1, batch_size=16, optimizer=optimizer, verbose=0)
+    state = optimizer.state[id(net.flat_weights)]
+    arrays = [net.flat_weights, net.flat_grad, state["m_sum"], state["v_sum"],
+              optimizer._scratch_for(net.flat_weights)]
+    step = _fastpath.FusedStep(net, 16)
+    arrays += [buffer for layer in step._buffers for buffer in layer]
+    assert all(_address(a) % _memory.ALIGNMENT == 0 for a in arrays)
+    assert all(layer.weights.base is net.flat_weights for layer in net.layers)

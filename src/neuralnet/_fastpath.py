@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neuralnet import _engine
+from neuralnet import _engine, _memory
 from neuralnet import activations as _activations
 from neuralnet import losses as _losses
 from neuralnet._validation import all_finite, overflow_checked
@@ -116,8 +116,8 @@ class FusedStep:
         def buffer(n_units: int) -> np.ndarray:
             """An (n_units, batch_size) array, stored feature-major or as a transposed view."""
             if feature_major:
-                return np.empty((n_units, batch_size), dtype=dtype)
-            return np.empty((batch_size, n_units), dtype=dtype).T
+                return _memory.empty((n_units, batch_size), dtype)
+            return _memory.empty((batch_size, n_units), dtype).T
 
         # Per layer: its (n_out, batch_size) buffers z^T, a^T and delta^T (dL/dz^T).
         self._buffers = [(buffer(l.n_out), buffer(l.n_out), buffer(l.n_out)) for l in self.layers]

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from neuralnet import _memory
 from neuralnet import activations as _activations
 from neuralnet import initializers as _initializers
 from neuralnet._validation import (
@@ -334,9 +335,9 @@ class FullyConnectedLayer(Layer):
         if buffers is None:
             if len(self._cache) >= _MAX_CACHED_SIZES:
                 self._cache.pop(next(iter(self._cache)))
-            buffers = {"z": np.empty((n, self.n_out), dtype=self.dtype)}
+            buffers = {"z": _memory.empty((n, self.n_out), self.dtype)}
             # Element-wise activations can overwrite z; the output layer keeps z for the loss.
-            buffers["a"] = np.empty_like(buffers["z"])
+            buffers["a"] = _memory.empty_like(buffers["z"])
             buffers["ones"] = np.ones(n, dtype=self.dtype)
             self._cache[n] = buffers
         return buffers
@@ -561,8 +562,9 @@ class _Normalization(Layer):
             if len(self._cache) >= _MAX_CACHED_SIZES:
                 self._cache.pop(next(iter(self._cache)))
             shape = (m, self.n_in)
-            buffers = {"centred": np.empty(shape, self.dtype), "out": np.empty(shape, self.dtype),
-                       "dx": np.empty(shape, self.dtype), "ones": np.ones(m, self.dtype)}
+            buffers = {"centred": _memory.empty(shape, self.dtype),
+                       "out": _memory.empty(shape, self.dtype),
+                       "dx": _memory.empty(shape, self.dtype), "ones": np.ones(m, self.dtype)}
             self._cache[m] = buffers
         return buffers
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neuralnet import _fastpath
+from neuralnet import _fastpath, _memory
 from neuralnet import activations as _activations
 from neuralnet import losses as _losses
 from neuralnet import metrics as _metrics
@@ -211,8 +211,9 @@ class NeuralNet:
         arrays = [(layer, name, p) for layer in self.layers.with_params
                   for name, p in layer.params.items()]
         total = sum(p.size for _, _, p in arrays)
-        self._flat_weights = np.empty(total, dtype=self.dtype)
-        self._flat_grad = np.zeros(total, dtype=self.dtype)
+        # On cache-line boundaries (_memory): the optimizers sweep them every batch.
+        self._flat_weights = _memory.empty(total, self.dtype)
+        self._flat_grad = _memory.zeros(total, self.dtype)
         offset = 0
         for layer, name, p in arrays:
             view = self._flat_weights[offset : offset + p.size].reshape(p.shape)
@@ -275,7 +276,7 @@ class NeuralNet:
         # the moments follow the buffer (copied: a memory-mapped load is read-only).
         self._bind_parameters()
         optimizer.state[id(self._flat_weights)] = {
-            k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in entry.items()
+            k: _memory.copy(v) if isinstance(v, np.ndarray) else v for k, v in entry.items()
         }
 
     def check_built(self) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from neuralnet import _engine
+from neuralnet import _engine, _memory
 from neuralnet._registry import lookup
 from neuralnet._validation import check_number as _check_number
 
@@ -69,7 +69,7 @@ class Optimizer:
         """Return a work array shaped like ``p``, kept between steps (not state: never saved)."""
         scratch = self._scratch.get(id(p))
         if scratch is None or scratch.shape != p.shape or scratch.dtype != p.dtype:
-            scratch = self._scratch[id(p)] = np.empty_like(p)
+            scratch = self._scratch[id(p)] = _memory.empty_like(p)
         return scratch
 
     def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -229,10 +229,10 @@ class Adam(Optimizer):
         else:
             g = self._decayed(p, g)
         if "m_sum" not in state:
-            state["m_sum"] = np.zeros_like(p)
-            state["v_sum"] = np.zeros_like(p)
+            state["m_sum"] = _memory.zeros_like(p)
+            state["v_sum"] = _memory.zeros_like(p)
             if self.amsgrad:
-                state["v_sum_max"] = np.zeros_like(p)
+                state["v_sum_max"] = _memory.zeros_like(p)
         m_sum, v_sum = state["m_sum"], state["v_sum"]
         root_bias2 = math.sqrt((1.0 - b2**t) / (1.0 - b2))
         eps_sum = self.epsilon / math.sqrt(1.0 - b2) if self.epsilon_hat else self.epsilon * root_bias2
@@ -326,11 +326,11 @@ class RMSprop(Optimizer):
     def _update(self, p, g, state):
         g = self._decayed(p, g)
         if "square_avg" not in state:
-            state["square_avg"] = np.zeros_like(p)
+            state["square_avg"] = _memory.zeros_like(p)
             if self.centered:
-                state["grad_avg"] = np.zeros_like(p)
+                state["grad_avg"] = _memory.zeros_like(p)
             if self.momentum:
-                state["momentum_buffer"] = np.zeros_like(p)
+                state["momentum_buffer"] = _memory.zeros_like(p)
         square_avg = state["square_avg"]
         square_avg *= self.alpha
         square_avg += (1.0 - self.alpha) * g * g

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neuralnet import _engine, _fastpath
+from neuralnet import _engine, _fastpath, _memory
 from neuralnet import activations as _activations
 from neuralnet._validation import (
     all_finite,
@@ -169,8 +169,8 @@ class BatchIterator:
         self.whole_data = self.batch_size >= self.n and not self.sparse
         self.n_batches = -(-self.n // self.batch_size)
         if not self.whole_data:
-            self._xb = np.empty((self.batch_size, X.shape[1]), dtype=X.dtype)
-            self._yb = np.empty((self.batch_size, y.shape[1]), dtype=y.dtype)
+            self._xb = _memory.empty((self.batch_size, X.shape[1]), X.dtype)
+            self._yb = _memory.empty((self.batch_size, y.shape[1]), y.dtype)
         self.epoch_state: dict | None = None
 
     def __len__(self) -> int:

@@ -341,7 +341,7 @@ def test_what_training_sweeps_every_batch_is_cache_line_aligned():
     net.fit(X, Y_LABELS, epochs=1, batch_size=16, optimizer=optimizer, verbose=0)
     state = optimizer.state[id(net.flat_weights)]
     arrays = [net.flat_weights, net.flat_grad, state["m_sum"], state["v_sum"],
-              optimizer._scratch_for(net.flat_weights)]
+              optimizer._scratch[id(net.flat_weights)]]
     step = _fastpath.FusedStep(net, 16)
     arrays += [buffer for layer in step._buffers for buffer in layer]
     assert all(_address(a) % _memory.ALIGNMENT == 0 for a in arrays)

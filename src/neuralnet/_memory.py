@@ -6,7 +6,7 @@ loads or stores straddles two cache lines. Adam's ten passes over the mnist netw
 float32 parameters took 330 µs a step with all five arrays on 64-byte boundaries and 365 to
 430 µs with them 16, 32 or 48 bytes past one (ad-hoc timing, median of 200 steps), so the
 arrays that training sweeps every batch are allocated here: the flat weights and gradients, the
-optimizers' state and work arrays, and the fused step's and the batches' buffers.
+optimizers' state and work arrays, and the buffers of the fused step, the batches and the layers.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def empty(shape: int | tuple[int, ...], dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     count = math.prod(shape)
-    if count == 0:
+    if count == 0 or dtype.hasobject:  # nothing to align; objects cannot live in a raw buffer
         return np.empty(shape, dtype=dtype)
     raw = np.empty(count * dtype.itemsize + ALIGNMENT, dtype=np.uint8)
     offset = -raw.__array_interface__["data"][0] % ALIGNMENT

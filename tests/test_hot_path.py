@@ -353,3 +353,17 @@ def test_what_training_sweeps_every_batch_is_cache_line_aligned():
     arrays += [buffer for layer in step._buffers for buffer in layer]
     assert all(_address(a) % _memory.ALIGNMENT == 0 for a in arrays)
     assert all(layer.weights.base is net.flat_weights for layer in net.layers)
+
+
+def test_a_loaded_model_trains_on_aligned_weights_and_moments(tmp_path):
+    from neuralnet import _memory, load
+
+    net = NeuralNet(((4, 8), (8, 3)), activations=["relu", "softmax"],
+                    loss="categorical_crossentropy", seed=0)
+    net.fit(X, Y_LABELS, epochs=1, batch_size=16, optimizer="adam", verbose=0)
+    net.save(tmp_path / "net.npz")
+    loaded = load(tmp_path / "net.npz")
+    state = loaded.optimizer.state[id(loaded.flat_weights)]
+    np.testing.assert_array_equal(state["m_sum"], net.optimizer.state[id(net.flat_weights)]["m_sum"])
+    for a in (loaded.flat_weights, loaded.flat_grad, state["m_sum"], state["v_sum"]):
+        assert _address(a) % _memory.ALIGNMENT == 0 and a.flags.writeable

@@ -59,6 +59,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from neuralnet import _memory
+
 if TYPE_CHECKING:
     from neuralnet.model import NeuralNet
 
@@ -797,7 +799,7 @@ def _restore_optimizer_state(opt, param: np.ndarray, p: int, saved, arrays: dict
             if not np.isfinite(value).all():
                 raise ValueError(f"optimizer state entry {key!r} of parameter {p} holds NaN or "
                                  "infinite values")
-            state[key] = value.copy()
+            state[key] = _memory.copy(value)  # writable, on a cache line as a fit's own
         elif key == "step":
             _check_int(value, f"optimizer state entry 'step' of parameter {p}",
                        high=opt.iterations)

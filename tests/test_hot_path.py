@@ -341,6 +341,7 @@ def test_what_training_sweeps_every_batch_is_cache_line_aligned():
     # Adam on misaligned arrays measured 10-30% slower (_memory's docstring): the flat weights,
     # the gradients, the optimizer's moments and work array, the batch and the step's buffers.
     from neuralnet import _memory
+    from neuralnet.training import BatchIterator
 
     net = NeuralNet(((4, 8), (8, 3)), activations=["relu", "softmax"],
                     loss="categorical_crossentropy", seed=0)
@@ -352,6 +353,8 @@ def test_what_training_sweeps_every_batch_is_cache_line_aligned():
         arrays.append(optimizer._scratch[id(net.flat_weights)])
     step = _fastpath.FusedStep(net, 16)
     arrays += [buffer for layer in step._buffers for buffer in layer]
+    batches = BatchIterator(X, np.eye(3)[Y_LABELS], None, 16, True, np.random.default_rng(0))
+    arrays += [batches._xb, batches._yb]
     assert all(_address(a) % _memory.ALIGNMENT == 0 for a in arrays)
     assert all(layer.weights.base is net.flat_weights for layer in net.layers)
 

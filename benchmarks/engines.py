@@ -103,7 +103,7 @@ def predict_parts() -> None:
 
     torch.set_num_threads(2)
 
-    def best(f, k=30):
+    def median_ms(f, k=30):
         for _ in range(5):
             f()
         runs = []
@@ -157,7 +157,7 @@ def predict_parts() -> None:
     times = {name: [] for name in rows}
     for _ in range(3):  # the rows take turns, round by round
         for name, f in rows.items():
-            times[name].append(best(f))
+            times[name].append(median_ms(f))
     for name, t in times.items():
         print(f"  {name:28s} " + "  ".join(f"{v:.2f}" for v in t))
     floor = [n / t for n, t in zip(times["numpy, the 3 products alone"], times["torch forward"],

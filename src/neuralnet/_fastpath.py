@@ -341,7 +341,7 @@ class Predictor:
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._dense: tuple | None = None  # (flat buffer, bound layers, weight arrays, dense)
+        self._dense: tuple | None = None  # (_arrays_of(net), the dense layers)
 
     def __getstate__(self) -> dict:
         return {}
@@ -358,12 +358,11 @@ class Predictor:
         array are the very objects it was made from (``_same_arrays``).
         """
         cached = self._dense
-        if cached is not None and _same_arrays(net, *cached[:3]):
-            return cached[3]
+        if cached is not None and _same_arrays(net, cached[0]):
+            return cached[1]
         dense = _plain_dense(net)
         if dense is not None:
-            self._dense = (net.__dict__.get("_flat_weights"), list(dense),
-                           [l.params["weights"] for l in dense], dense)
+            self._dense = (_arrays_of(net), dense)
         return dense
 
     @overflow_checked
@@ -376,7 +375,7 @@ class Predictor:
         if 0 < n <= SMALL_BATCH and n <= batch_size:
             plans = getattr(self._local, "plans", None)
             plan = plans.get(n) if plans is not None else None
-            if plan is None or not _same_arrays(net, plan.flat, plan.layers, plan.weights):
+            if plan is None or not _same_arrays(net, plan.arrays):
                 plan = self._new_plan(net, n)
                 if plan is None:
                     return None
@@ -417,8 +416,16 @@ class Predictor:
         return plan
 
 
-def _same_arrays(net, flat, layers: list, weights: list) -> bool:
-    """Whether ``net`` still has the flat buffer, the layers and the weight arrays given."""
+def _arrays_of(net) -> tuple:
+    """``(flat buffer, layers, their weight arrays)``: the objects an answer remembered for
+    ``net`` was made from (``_same_arrays``)."""
+    layers = list(net.layers)
+    return net.__dict__.get("_flat_weights"), layers, list(map(_weights_of, layers))
+
+
+def _same_arrays(net, arrays: tuple) -> bool:
+    """Whether ``net`` still has the very flat buffer, layers and weight arrays of ``arrays``."""
+    flat, layers, weights = arrays
     return (
         net.__dict__.get("_flat_weights") is flat
         and net.layers._layers == layers  # a list compares its items by identity first
@@ -439,12 +446,10 @@ def _input_finite(z: np.ndarray) -> bool:
 class _SmallPlan:
     """One thread's buffers for a prediction of ``m`` rows, the bias absorbed as in the article."""
 
-    __slots__ = ("flat", "layers", "weights", "dtype", "n_in", "x", "hidden", "last")
+    __slots__ = ("arrays", "dtype", "n_in", "x", "hidden", "last")
 
     def __init__(self, net, dense: list[FullyConnectedLayer], m: int) -> None:
-        self.flat = net.__dict__["_flat_weights"]
-        self.layers = list(net.layers)
-        self.weights = [l.params["weights"] for l in self.layers]
+        self.arrays = _arrays_of(net)  # what the plan is valid for (_same_arrays)
         self.dtype, self.n_in = net.dtype, dense[0].n_in
         # One [x, 1] buffer per layer: its input, the last column ones.
         inputs = [np.ones((m, layer.n_in + 1), dtype=net.dtype) for layer in dense]

@@ -174,8 +174,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, p, g, state):
-        if self.weight_decay:
-            g = self._decayed(p, g)
+        g = self._decayed(p, g)
         if self.momentum:
             buf = state.get("momentum_buffer")
             if buf is None:

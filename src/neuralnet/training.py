@@ -947,7 +947,6 @@ class _EpochBlock:
         self.losses.clear()
         return out
 
-
     def replayed(self, starts: np.ndarray) -> list[np.ndarray | None]:
         """Each dense layer's outputs on the probe rows, ``(epochs, rows, units)``, for every
         epoch from the weights it started from (``starts``, one row an epoch): one batched
